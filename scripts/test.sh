@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Runs the project's test gates and always ends with one line `N passed, N failed[, N skipped]`.
+#
+#   scripts/test.sh                      every stage: lab unit integration molecule lint sanity
+#   scripts/test.sh unit lint            only those stages
+#
+# The lab stage brings the lab up (scripts/lab.sh up, set-up assumed done) as a gate of its own,
+# so a lab that fails to start is reported and counted while the other gates still run.
+# Counting: each pytest test counts once (from its --junitxml report); the lab, each molecule
+# scenario, ansible-lint and ansible-test sanity count as one check each. A stage with nothing to test yet
+# (no test files, no scenarios) says so and counts nothing; a stage whose files hold no test
+# (pytest exit 5) counts as failed. Exit status is non-zero when anything failed.
+#
+# Knobs: VENV (default .venv), TEST_RESULTS (default build/test-results, junit XML and logs),
+# TEST_VERBOSE=1 streams molecule output instead of showing its tail on failure,
+# PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore".
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+RESULTS="${TEST_RESULTS:-$ROOT/build/test-results}"
+ALL_STAGES=(lab unit integration molecule lint sanity)
+export PATH="$VENV/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+TIMINGS=()
+
+say() { printf 'test: %s\n' "$*"; }
+
+# The closing line CI reads; printed on every exit path, including an unexpected error.
+finish() {
+  local status=$?
+  trap - EXIT
+  if ((status != 0 && FAILED == 0)); then
+    say "aborted with status $status"
+    FAILED=$((FAILED + 1))
+  fi
+  if ((${#TIMINGS[@]} > 0)); then
+    echo "== stage timings"
+    printf '  %s\n' "${TIMINGS[@]}"
+  fi
+  local line="$PASSED passed, $FAILED failed"
+  ((SKIPPED > 0)) && line+=", $SKIPPED skipped"
+  echo "$line"
+  ((FAILED == 0)) && exit 0
+  exit 1
+}
+trap finish EXIT
+
+record() {
+  # record STAGE PASSED FAILED SKIPPED SECONDS NOTE
+  PASSED=$((PASSED + $2))
+  FAILED=$((FAILED + $3))
+  SKIPPED=$((SKIPPED + $4))
+  TIMINGS+=("$(printf '%-26s %4ss  %s passed, %s failed, %s skipped%s' "$1" "$5" "$2" "$3" "$4" "${6:+  ($6)}")")
+}
+
+record_nothing() {
+  TIMINGS+=("$(printf '%-26s %4ss  nothing to test yet (%s)' "$1" 0 "$2")")
+  say "$1: nothing to test yet ($2)"
+}
+
+# Prints "passed failed skipped" summed over every testsuite of a junit XML file.
+junit_counts() {
+  python - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+tests = failed = skipped = 0
+for suite in suites:
+    tests += int(suite.get("tests", 0))
+    failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    skipped += int(suite.get("skipped", 0))
+print(tests - failed - skipped, failed, skipped)
+EOF
+}
+
+has_test_files() {
+  local path
+  for path in "$@"; do
+    [[ -d "$ROOT/$path" ]] || continue
+    if [[ -n "$(find "$ROOT/$path" \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit)" ]]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+run_pytest_stage() {
+  local stage="$1"
+  shift
+  local paths=() path
+  for path in "$@"; do
+    [[ -d "$ROOT/$path" ]] && paths+=("$path")
+  done
+  if ! has_test_files "${paths[@]}"; then
+    record_nothing "$stage" "no test_*.py under $*"
+    return 0
+  fi
+  local xml="$RESULTS/$stage.xml" started=$SECONDS rc counts
+  rm -f "$xml"
+  say "$stage: pytest ${paths[*]}"
+  (cd "$ROOT" && python -m pytest "${paths[@]}" --junitxml="$xml" -o junit_family=xunit2)
+  rc=$?
+  local seconds=$((SECONDS - started))
+  if ((rc == 5)); then
+    say "$stage: pytest collected no tests from files that should hold some"
+    record "$stage" 0 1 0 "$seconds" "no tests collected"
+    return 0
+  fi
+  if [[ ! -s "$xml" ]]; then
+    record "$stage" 0 1 0 "$seconds" "pytest exit $rc, no report"
+    return 0
+  fi
+  read -r -a counts < <(junit_counts "$xml")
+  # Exit 2-4 (interrupted, internal or usage error) can come with zero failing tests.
+  if ((rc != 0 && counts[1] == 0)); then
+    counts[1]=1
+  fi
+  record "$stage" "${counts[0]}" "${counts[1]}" "${counts[2]}" "$seconds" "pytest exit $rc"
+}
+
+# Runs one gate command that counts as a single check. Its output goes to a log; molecule's
+# is long, so only its tail is shown on failure unless TEST_VERBOSE=1.
+run_gate() {
+  local stage="$1" label="$2" show="$3"
+  shift 3
+  local log="$RESULTS/$label.log" started=$SECONDS rc
+  say "$stage: $label: $*"
+  if [[ "$show" == stream || "${TEST_VERBOSE:-0}" == 1 ]]; then
+    "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+  else
+    "$@" >"$log" 2>&1
+    rc=$?
+    if ((rc != 0)); then
+      say "$label failed; last lines of $log:"
+      tail -n 120 "$log"
+    fi
+  fi
+  local seconds=$((SECONDS - started))
+  if ((rc == 0)); then
+    say "$stage: $label passed ($seconds s)"
+    record "$label" 1 0 0 "$seconds"
+  else
+    say "$stage: $label FAILED (exit $rc, $seconds s, log $log)"
+    record "$label" 0 1 0 "$seconds" "exit $rc"
+  fi
+}
+
+stage_lab() { LAB_SKIP_SETUP=1 run_gate lab lab-up stream bash "$ROOT/scripts/lab.sh" up; }
+
+stage_unit() { run_pytest_stage unit tests/unit; }
+
+stage_integration() { run_pytest_stage integration tests/integration tests/emulators; }
+
+stage_molecule() {
+  local scenarios=() file
+  for file in "$ROOT"/extensions/molecule/*/molecule.yml; do
+    [[ -e "$file" ]] && scenarios+=("$(basename "$(dirname "$file")")")
+  done
+  if ((${#scenarios[@]} == 0)); then
+    record_nothing molecule "no extensions/molecule/*/molecule.yml"
+    return 0
+  fi
+  local name
+  for name in "${scenarios[@]}"; do
+    run_gate molecule "molecule-$name" tail bash "$ROOT/scripts/molecule.sh" "$name"
+  done
+}
+
+stage_lint() { run_gate lint ansible-lint stream bash -c "cd '$ROOT' && ansible-lint"; }
+
+stage_sanity() { run_gate sanity ansible-test-sanity stream bash "$ROOT/scripts/sanity.sh"; }
+
+main() {
+  local stages=("$@") stage
+  ((${#stages[@]} > 0)) || stages=("${ALL_STAGES[@]}")
+  for stage in "${stages[@]}"; do
+    if [[ " ${ALL_STAGES[*]} " != *" $stage "* ]]; then
+      say "unknown stage '$stage' (stages: ${ALL_STAGES[*]})"
+      exit 2
+    fi
+  done
+  [[ -x "$VENV/bin/python" ]] || { say "no venv at $VENV: run make setup"; exit 2; }
+  mkdir -p "$RESULTS"
+  for stage in "${stages[@]}"; do
+    echo "== $stage"
+    "stage_$stage"
+  done
+}
+
+main "$@"
