@@ -1,0 +1,549 @@
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one HTTP core shared by every platform client of this collection (private).
+
+It owns a keep-alive ``requests.Session``, timeouts, retries with jittered backoff,
+``429``/``Retry-After`` handling, a proactive slow-down when the remaining-requests
+header runs low, pagination hooks, a wait helper and typed errors.
+
+Two promises the rest of the collection relies on:
+
+* nothing here calls ``fail_json``; callers turn :class:`ApiError` into messages;
+* secrets given to the client (tokens) never appear in an exception text, a ``repr``
+  or a request record: the ``Authorization`` header is never rendered and every error
+  text is scrubbed of the secret strings before it is built.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random as _random
+import time as _time
+import typing as t
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+try:
+    import requests
+    import urllib3
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR: Exception | None = None
+except ImportError as exc:  # pragma: no cover - exercised only where requests is missing
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+USER_AGENT = "appops.runbooks/0.1.0"
+REDACTED = "********"
+
+# Methods whose repetition has no further effect (RFC 9110 9.2.2). PATCH and POST
+# are retried on 5xx/connection errors only when the caller declares them idempotent.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Headers that tell how many requests are left in the current rate-limit window.
+REMAINING_HEADERS = ("RateLimit-Remaining", "X-RateLimit-Remaining")
+REQUEST_ID_HEADERS = ("Request-Id", "X-Request-Id")
+
+
+# --------------------------------------------------------------------------- errors
+
+class ApiError(Exception):
+    """An API call failed. ``str()`` names the operation, status, API error id and request id."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_id: str | None = None,
+        request_id: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_id = error_id
+        self.request_id = request_id
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        parts = []
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}")
+        if self.status is not None:
+            parts.append(f"returned HTTP {self.status}")
+        if self.error_id:
+            parts.append(f"[{self.error_id}]")
+        text = " ".join(parts)
+        text = f"{text}: {self.message}" if text else self.message
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """Fields for a module result (no secrets: the message is scrubbed at creation)."""
+        return {
+            "status": self.status,
+            "error_id": self.error_id,
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+class NotFound(ApiError):
+    """404: the resource does not exist (callers often turn this into a default)."""
+
+
+class Conflict(ApiError):
+    """409 (or 422 for some APIs): the request conflicts with the resource's state."""
+
+
+class AuthError(ApiError):
+    """401/403: the token is missing, invalid or lacks permission."""
+
+
+class RateLimited(ApiError):
+    """429 after the retries ran out; ``retry_after`` is the server's hint in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: t.Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx after the retries ran out (or at once for requests that must not be repeated)."""
+
+
+class ApiConnectionError(ApiError):
+    """The server could not be reached or did not answer in time."""
+
+
+class WaitTimeout(ApiError):
+    """A wait gave up; ``last_state`` is the last value the fetch function returned."""
+
+    def __init__(self, message: str, *, last_state: t.Any = None, **kwargs: t.Any) -> None:
+        super().__init__(message, **kwargs)
+        self.last_state = last_state
+
+
+def error_class_for_status(status: int) -> type[ApiError]:
+    if status == 404:
+        return NotFound
+    if status == 409:
+        return Conflict
+    if status in (401, 403):
+        return AuthError
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return ServerError
+    return ApiError
+
+
+def parse_error_body(body: t.Any) -> tuple[str | None, str | None]:
+    """Return ``(error id, message)`` from the error shapes of the APIs we talk to.
+
+    Heroku: ``{"id": "not_found", "message": "..."}``; Vercel: ``{"error": {"code", "message"}}``;
+    Atlas: ``{"errorCode": "...", "detail": "..."}``.
+    """
+    if not isinstance(body, dict):
+        return None, None
+    nested = body.get("error")
+    if isinstance(nested, dict):
+        return _str_or_none(nested.get("code")), _str_or_none(nested.get("message"))
+    error_id = body.get("id") or body.get("errorCode") or body.get("code")
+    message = body.get("message") or body.get("detail") or body.get("error_description")
+    if isinstance(nested, str) and not message:
+        message = nested
+    return _str_or_none(error_id), _str_or_none(message)
+
+
+def _str_or_none(value: t.Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- policy
+
+@dataclass
+class RetryPolicy:
+    """How many times and how long to wait; ``sleep``/``random`` are injectable for tests."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    # A Retry-After longer than this is not waited for: the caller gets RateLimited at once.
+    max_retry_after: float = 120.0
+    # Slow down before the limit: below this many remaining requests, pause between calls.
+    low_remaining_threshold: int = 20
+    low_remaining_delay: float = 1.0
+    sleep: t.Callable[[float], None] = field(default=_time.sleep, repr=False)
+    random: t.Callable[[], float] = field(default=_random.random, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Jittered exponential backoff for retry ``attempt`` (1-based), capped at max_delay.
+
+        "Equal jitter": half of the exponential step is fixed and half random, so
+        concurrent clients spread out but none retries immediately.
+        """
+        step = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return step / 2 + self.random() * step / 2
+
+
+@dataclass
+class RequestRecord:
+    """One request as remembered by the client: never headers, never query strings."""
+
+    method: str
+    path: str
+    status: int | None
+    request_id: str | None
+    attempts: int
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: t.Mapping[str, str]
+    data: t.Any
+    request_id: str | None
+
+
+# --------------------------------------------------------------------------- pagination
+
+class Pagination:
+    """Pagination hook: how to ask for the first page, where the items are, how to go on."""
+
+    def first(self, params: dict[str, t.Any], headers: dict[str, str]) -> None:
+        """Adjust the first request (in place)."""
+
+    def items(self, response: ApiResponse) -> list[t.Any]:
+        data = response.data
+        return list(data) if isinstance(data, list) else []
+
+    def next(self, response: ApiResponse, params: dict[str, t.Any], headers: dict[str, str]) -> bool:
+        """Adjust params/headers for the next page in place; False when this was the last."""
+        return False
+
+
+class RangePagination(Pagination):
+    """Heroku: ``Range: <field> ..; max=N[, order=desc]``, ``206`` plus ``Next-Range`` when more remain."""
+
+    def __init__(self, field_name: str = "id", max_items: int = 1000, order: str | None = None) -> None:
+        self.range = f"{field_name} ..; max={max_items}"
+        if order:
+            self.range += f", order={order}"
+
+    def first(self, params: dict[str, t.Any], headers: dict[str, str]) -> None:
+        headers["Range"] = self.range
+
+    def next(self, response: ApiResponse, params: dict[str, t.Any], headers: dict[str, str]) -> bool:
+        next_range = response.headers.get("Next-Range")
+        if response.status != 206 or not next_range:
+            return False
+        headers["Range"] = next_range
+        return True
+
+
+# --------------------------------------------------------------------------- client
+
+class ApiClient:
+    """A small JSON API client on a keep-alive session.
+
+    ``secrets`` are strings that must never leak (tokens); they are scrubbed from every
+    error text. ``Authorization`` is set on the session only and never rendered.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: t.Mapping[str, str] | None = None,
+        secrets: t.Iterable[str] = (),
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        validate_certs: bool = True,
+        retry: RetryPolicy | None = None,
+        session: t.Any = None,
+        error_parser: t.Callable[[t.Any], tuple[str | None, str | None]] = parse_error_body,
+    ) -> None:
+        if not HAS_REQUESTS:  # pragma: no cover
+            raise ApiConnectionError(f"the Python library requests is required: {REQUESTS_IMPORT_ERROR}")
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = (connect_timeout, read_timeout)
+        self.retry = retry or RetryPolicy()
+        self.error_parser = error_parser
+        self.history: list[RequestRecord] = []
+        self.rate_limit_remaining: int | None = None
+        self._secrets = tuple(s for s in secrets if s)
+        self._session = session or requests.Session()
+        self._session.verify = validate_certs
+        self._session.headers.update({"User-Agent": USER_AGENT})
+        if headers:
+            self._session.headers.update(headers)
+
+    def __repr__(self) -> str:
+        # Deliberately no headers: they hold the token.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- public verbs ---------------------------------------------------------------
+
+    def get(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.request("GET", path, **kwargs).data
+
+    def post(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.request("POST", path, **kwargs).data
+
+    def patch(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.request("PATCH", path, **kwargs).data
+
+    def put(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.request("PUT", path, **kwargs).data
+
+    def delete(self, path: str, **kwargs: t.Any) -> t.Any:
+        return self.request("DELETE", path, **kwargs).data
+
+    def paginate(
+        self,
+        path: str,
+        pagination: Pagination,
+        *,
+        params: dict[str, t.Any] | None = None,
+        headers: dict[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[t.Any]:
+        """All items of a listing (or the first ``limit``), following the pagination hook."""
+        params = dict(params or {})
+        headers = dict(headers or {})
+        pagination.first(params, headers)
+        items: list[t.Any] = []
+        while True:
+            response = self.request("GET", path, params=params, headers=headers)
+            items.extend(pagination.items(response))
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+            if not pagination.next(response, params, headers):
+                return items
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: t.Any = None,
+        params: t.Mapping[str, t.Any] | None = None,
+        headers: t.Mapping[str, str | None] | None = None,
+        idempotent: bool | None = None,
+    ) -> ApiResponse:
+        """Send one request, retrying as the policy allows; raise a typed :class:`ApiError`.
+
+        ``idempotent`` declares whether repeating the request is harmless; by default it is
+        true for GET/HEAD/OPTIONS/PUT/DELETE only. 429 is retried for every method because
+        the server did not process the request.
+        """
+        method = method.upper()
+        repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        url = self._url(path)
+        shown_path = urlsplit(url).path  # never the query string: signed URLs carry tokens there
+        attempt = 0
+        while True:
+            attempt += 1
+            self._slow_down_if_needed()
+            try:
+                raw = self._session.request(
+                    method, url, json=json_body, params=params, headers=headers, timeout=self.timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = ApiConnectionError(
+                    self._scrub(f"connection failed: {type(exc).__name__}"), method=method, path=shown_path,
+                )
+                if repeatable and attempt < self.retry.max_attempts:
+                    self.retry.sleep(self.retry.backoff(attempt))
+                    continue
+                self._remember(method, shown_path, None, None, attempt)
+                raise error from None
+            self._note_rate_limit(raw.headers)
+            request_id = _request_id(raw.headers)
+            if raw.status_code < 400:
+                self._remember(method, shown_path, raw.status_code, request_id, attempt)
+                return ApiResponse(raw.status_code, raw.headers, _decode(raw), request_id)
+            error = self._error_from(raw, method, shown_path, request_id)
+            delay = self._retry_delay(error, repeatable, attempt)
+            if delay is None:
+                self._remember(method, shown_path, raw.status_code, request_id, attempt)
+                raise error
+            self.retry.sleep(delay)
+
+    def stream_lines(self, url: str, *, read_timeout: float, send_auth: bool = False) -> t.Iterator[str]:
+        """Yield decoded lines of a streaming GET (e.g. a log session URL).
+
+        Such URLs are signed and often live on another host, so the Authorization header
+        is not sent unless asked for. Not retried: a stream cannot be resumed.
+        """
+        headers: dict[str, str | None] = {} if send_auth else {"Authorization": None}
+        shown_path = urlsplit(url).path
+        try:
+            raw = self._session.get(
+                url, headers=headers, stream=True, timeout=(self.timeout[0], read_timeout),
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise ApiConnectionError(
+                self._scrub(f"connection failed: {type(exc).__name__}"), method="GET", path=shown_path,
+            ) from None
+        request_id = _request_id(raw.headers)
+        self._remember("GET", shown_path, raw.status_code, request_id, 1)
+        with raw:
+            if raw.status_code >= 400:
+                raise self._error_from(raw, "GET", shown_path, request_id)
+            try:
+                yield from _split_lines(raw.raw)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise ApiConnectionError(
+                    self._scrub(f"stream interrupted: {type(exc).__name__}"), method="GET", path=shown_path,
+                ) from None
+
+    # -- internals ------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _remember(self, method: str, path: str, status: int | None, request_id: str | None, attempts: int) -> None:
+        self.history.append(RequestRecord(method, path, status, request_id, attempts))
+
+    def _error_from(self, raw: t.Any, method: str, path: str, request_id: str | None) -> ApiError:
+        body = _decode(raw)
+        error_id, message = self.error_parser(body)
+        if not message:
+            message = raw.reason or "request failed"
+            if isinstance(body, str) and body.strip():
+                message = body.strip()[:300]
+        cls = error_class_for_status(raw.status_code)
+        kwargs: dict[str, t.Any] = dict(
+            status=raw.status_code, error_id=error_id, request_id=request_id, method=method, path=path,
+        )
+        if cls is RateLimited:
+            kwargs["retry_after"] = _retry_after_seconds(raw.headers.get("Retry-After"))
+        return cls(self._scrub(message), **kwargs)
+
+    def _retry_delay(self, error: ApiError, repeatable: bool, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the error must be raised now."""
+        if attempt >= self.retry.max_attempts:
+            return None
+        if isinstance(error, RateLimited):
+            if error.retry_after is None:
+                return self.retry.backoff(attempt)
+            if error.retry_after > self.retry.max_retry_after:
+                return None
+            return error.retry_after
+        if isinstance(error, ServerError) and repeatable:
+            return self.retry.backoff(attempt)
+        return None
+
+    def _note_rate_limit(self, headers: t.Mapping[str, str]) -> None:
+        for name in REMAINING_HEADERS:
+            value = headers.get(name)
+            if value is None:
+                continue
+            try:
+                self.rate_limit_remaining = int(float(value))
+            except ValueError:
+                continue
+            return
+
+    def _slow_down_if_needed(self) -> None:
+        remaining = self.rate_limit_remaining
+        if remaining is not None and remaining < self.retry.low_remaining_threshold:
+            self.retry.sleep(self.retry.low_remaining_delay)
+
+
+def _split_lines(stream: t.Any) -> t.Iterator[str]:
+    """Lines of a raw urllib3 stream as soon as each arrives.
+
+    ``read1`` returns whatever bytes are available instead of waiting for a full buffer,
+    so a slow log stream yields its lines at once (``iter_lines`` would wait for 512 bytes).
+    """
+    pending = b""
+    while True:
+        chunk = stream.read1(65536, decode_content=True)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
+
+
+def _request_id(headers: t.Mapping[str, str]) -> str | None:
+    for name in REQUEST_ID_HEADERS:
+        if headers.get(name):
+            return headers[name]
+    return None
+
+
+def _decode(raw: t.Any) -> t.Any:
+    if not raw.content:
+        return None
+    try:
+        return raw.json()
+    except ValueError:
+        return raw.text
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - _time.time())
+
+
+# --------------------------------------------------------------------------- waiting
+
+def wait_for(
+    fetch: t.Callable[[], t.Any],
+    done: t.Callable[[t.Any], bool],
+    *,
+    timeout: float,
+    interval: float,
+    what: str = "operation",
+    sleep: t.Callable[[float], None] = _time.sleep,
+    clock: t.Callable[[], float] = _time.monotonic,
+) -> t.Any:
+    """Call ``fetch`` until ``done(state)`` is true; return that state.
+
+    Raises :class:`WaitTimeout` carrying the last state when ``timeout`` seconds pass.
+    API errors from ``fetch`` propagate (the client already retried what it could).
+    """
+    deadline = clock() + timeout
+    while True:
+        state = fetch()
+        if done(state):
+            return state
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}", last_state=state)
+        sleep(min(interval, remaining))

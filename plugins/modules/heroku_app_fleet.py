@@ -1,0 +1,195 @@
+#!/usr/bin/python
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: heroku_app_fleet
+short_description: Set the maintenance mode of many Heroku apps at once
+version_added: 0.1.0
+description:
+  - The fleet twin of M(appops.runbooks.heroku_app). For every app of O(apps) it reads the app, compares
+    O(maintenance) with its current value and changes it only when they differ, exactly like
+    M(appops.runbooks.heroku_app) does for one app.
+  - The apps are handled concurrently, O(concurrency) at a time, in one process over one keep-alive
+    HTTP session whose connection pool holds O(concurrency) connections. A per-host task costs a few
+    tenths of a CPU-second in Ansible; one task for the whole fleet makes a fleet run bound by the API's
+    latency instead.
+  - Every app keeps its own result (C(changed), before and after) in RV(apps). When some apps fail, the
+    others are still handled and the module fails naming the failed apps.
+options:
+  apps:
+    description:
+      - Names or ids of the apps.
+    type: list
+    elements: str
+    required: true
+  maintenance:
+    description:
+      - Whether maintenance mode is on. Omit to only read the apps.
+    type: bool
+  concurrency:
+    description:
+      - How many apps are handled at the same time (threads, and connections in the pool).
+    type: int
+    default: 16
+extends_documentation_fragment:
+  - appops.runbooks.heroku
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.heroku]
+seealso:
+  - module: appops.runbooks.heroku_app
+author:
+  - appops maintainers (@appops)
+"""
+
+EXAMPLES = r"""
+- name: Maintenance on for every Heroku app of the play, in one task
+  appops.runbooks.heroku_app_fleet:
+    apps: "{{ ansible_play_hosts }}"
+    maintenance: true
+    concurrency: 32
+  run_once: true
+  register: fleet
+
+- name: Apps that changed
+  ansible.builtin.debug:
+    msg: "{{ fleet.apps | dict2items | selectattr('value.changed') | map(attribute='key') | list }}"
+  run_once: true
+"""
+
+RETURN = r"""
+apps:
+  description: Per app (by the name given), C(changed), C(before) and C(maintenance) (after), or C(error).
+  returned: always
+  type: dict
+  sample: {micmap-api: {changed: true, before: false, maintenance: true}}
+changed_apps:
+  description: Names of the apps that changed (or would change in check mode).
+  returned: always
+  type: list
+  elements: str
+failed_apps:
+  description: Names of the apps whose requests failed.
+  returned: always
+  type: list
+  elements: str
+requests:
+  description: Number of API requests made (retries included).
+  returned: always
+  type: int
+"""
+
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
+    ACCEPT,
+    HEROKU_ARGUMENT_SPEC,
+    normalize_api_url,
+)
+from ansible_collections.appops.runbooks.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    ApiClient,
+    ApiError,
+)
+
+if HAS_REQUESTS:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+
+def pooled_client(params: t.Mapping[str, t.Any], pool_size: int) -> ApiClient:
+    """One client and one session whose pool has a connection per worker thread.
+
+    The default pool keeps 10 connections; more threads than that would open and drop
+    connections on every request, which costs a TCP handshake each time.
+    """
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return ApiClient(
+        normalize_api_url(params["api_url"]),
+        headers={"Authorization": f"Bearer {params['api_key']}", "Accept": ACCEPT},
+        secrets=[params["api_key"]],
+        read_timeout=params["timeout"],
+        validate_certs=params["validate_certs"],
+        session=session,
+    )
+
+
+def converge_app(client: ApiClient, app: str, wanted: bool | None, check_mode: bool) -> dict[str, t.Any]:
+    """Read one app, change its maintenance only when it differs; never raises."""
+    path = f"/apps/{quote(app, safe='')}"
+    try:
+        before = bool((client.get(path) or {}).get("maintenance"))
+        if wanted is None or before == wanted:
+            return {"changed": False, "before": before, "maintenance": before}
+        if not check_mode:
+            # Setting an absolute value: a retried PATCH changes nothing more.
+            after = client.patch(path, json_body={"maintenance": wanted}, idempotent=True) or {}
+            return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
+        return {"changed": True, "before": before, "maintenance": wanted}
+    except ApiError as error:
+        return {"changed": False, "error": f"Heroku app {app!r}: setting maintenance failed: {error}",
+                "api_error": error.to_dict()}
+
+
+def main() -> None:
+    spec = dict(HEROKU_ARGUMENT_SPEC)
+    spec.update(
+        apps=dict(type="list", elements="str", required=True),
+        maintenance=dict(type="bool"),
+        concurrency=dict(type="int", default=16),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+    apps = list(dict.fromkeys(module.params["apps"]))  # keep order, drop duplicates
+    workers = max(1, min(module.params["concurrency"], len(apps) or 1))
+    client = pooled_client(module.params, workers)
+    wanted = module.params["maintenance"]
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(lambda app: converge_app(client, app, wanted, module.check_mode), apps))
+    finally:
+        client.close()
+
+    results = dict(zip(apps, outcomes))
+    changed_apps = [app for app, outcome in results.items() if outcome["changed"]]
+    failed_apps = [app for app, outcome in results.items() if "error" in outcome]
+    result: dict[str, t.Any] = dict(
+        changed=bool(changed_apps), apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
+        requests=sum(record.attempts for record in client.history),
+    )
+    if module._diff:
+        result["diff"] = {
+            "before": {app: {"maintenance": results[app]["before"]} for app in changed_apps},
+            "after": {app: {"maintenance": results[app]["maintenance"]} for app in changed_apps},
+        }
+    if failed_apps:
+        first = results[failed_apps[0]]["error"]
+        module.fail_json(msg=f"{len(failed_apps)} of {len(apps)} Heroku apps failed ({', '.join(failed_apps[:10])}"
+                             f"{', ...' if len(failed_apps) > 10 else ''}); first error: {first}", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the heroku_* modules through ansible-playbook against the lab's Heroku emulator.
+
+Each test creates its own app through the emulator's admin API (``POST /__lab/apps``) and
+deletes it afterwards, so tests never depend on, or disturb, the seed apps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[3]
+API = os.environ.get("HEROKU_EMULATOR_URL", "http://127.0.0.1:18100")
+
+
+def lab_token() -> str:
+    """The lab token from lab/cli.env (written by lab-up.sh)."""
+    env_file = REPO / "lab" / "cli.env"
+    if env_file.exists():
+        for line in env_file.read_text().splitlines():
+            if line.startswith("HEROKU_API_KEY="):
+                return line.split("=", 1)[1].strip()
+    return "appops-lab-heroku-token"
+
+
+def healthy() -> bool:
+    try:
+        return requests.get(f"{API}/__lab/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="session")
+def emulator() -> str:
+    """The emulator's URL; starts the lab's emulators when they are not up."""
+    if not healthy():
+        started = subprocess.run([str(REPO / "lab" / "emulators" / "lab-up.sh")], capture_output=True,
+                                 text=True, check=False, timeout=300)
+        assert started.returncode == 0, f"lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
+    assert healthy(), f"the Heroku emulator does not answer on {API}"
+    return API
+
+
+class LabApps:
+    """Creates apps in the emulator and reads their state through the admin API."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create(self, purpose: str, **spec: t.Any) -> str:
+        name = f"it-{purpose}-{secrets.token_hex(3)}"
+        answer = requests.post(f"{API}/__lab/apps", json={"name": name, **spec}, timeout=60)
+        assert answer.status_code == 201, answer.text
+        self.created.append(name)
+        return name
+
+    @staticmethod
+    def state(name: str) -> dict[str, t.Any]:
+        answer = requests.get(f"{API}/__lab/apps/{name}", timeout=10)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    @staticmethod
+    def knobs(name: str, **knobs: t.Any) -> None:
+        assert requests.post(f"{API}/__lab/apps/{name}/knobs", json=knobs, timeout=10).status_code == 200
+
+    def cleanup(self) -> None:
+        for name in self.created:
+            requests.delete(f"{API}/__lab/apps/{name}", timeout=60)
+
+
+@pytest.fixture
+def lab_apps(emulator: str) -> t.Iterator[LabApps]:
+    apps = LabApps()
+    yield apps
+    apps.cleanup()
+
+
+class PlaybookRun(t.NamedTuple):
+    rc: int
+    results: list[dict[str, t.Any]]
+    stdout: str
+
+    @property
+    def last(self) -> dict[str, t.Any]:
+        return self.results[-1]
+
+
+class Playbooks:
+    """Writes tasks into a playbook and runs it with ansible-playbook; results come from the json callback."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.count = 0
+
+    def run(self, tasks: list[dict[str, t.Any]], *, check: bool = False, diff: bool = False,
+            verbosity: int = 0) -> PlaybookRun:
+        self.count += 1
+        play = [{
+            "name": "heroku modules against the lab",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            # Credentials once for the whole group, as playbooks of this collection do.
+            "module_defaults": {"group/appops.runbooks.heroku": {
+                "api_key": lab_token(), "api_url": API, "data_api_url": API,
+            }},
+            "tasks": tasks,
+        }]
+        path = self.workdir / f"play{self.count}.yml"
+        path.write_text(json.dumps(play, indent=1))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+                   ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                   ANSIBLE_NOCOLOR="1")
+        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                   str(path)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        if verbosity:
+            command.append("-" + "v" * verbosity)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False)
+        try:
+            report = json.loads(done.stdout[done.stdout.index("{"):])
+        except ValueError:
+            raise AssertionError(f"no JSON report (rc {done.returncode}):\n{done.stdout}\n{done.stderr}") from None
+        results = [task["hosts"]["localhost"] for play_report in report["plays"] for task in play_report["tasks"]]
+        return PlaybookRun(done.returncode, results, done.stdout + done.stderr)
+
+
+@pytest.fixture
+def playbooks(tmp_path: Path, emulator: str) -> Playbooks:
+    return Playbooks(tmp_path)

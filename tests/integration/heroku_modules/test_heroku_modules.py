@@ -1,0 +1,322 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each heroku_* module through ansible-playbook against the Heroku emulator.
+
+Desired-state modules go check -> apply -> idempotent check -> idempotent apply, and the
+emulator's own state (admin API, or the app's real PostgreSQL) is asserted after each step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import threading
+import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg2
+import pytest
+import requests
+
+from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import API, lab_token
+
+pytestmark = pytest.mark.integration
+
+FAST = {"poll_interval": 0.3, "wait_timeout": 120}
+
+
+def converge(playbooks, task: dict, *, before: t.Callable[[], None], after: t.Callable[[], None]) -> list:
+    """check -> apply -> check -> apply; ``before``/``after`` assert the emulator's state."""
+    runs = []
+    for check, expect_change, verify in ((True, True, before), (False, True, after),
+                                         (True, False, after), (False, False, after)):
+        run = playbooks.run([task], check=check, diff=True)
+        assert run.rc == 0, run.stdout
+        assert run.last["changed"] is expect_change, (check, run.last)
+        verify()
+        runs.append(run.last)
+    return runs
+
+
+def test_maintenance(playbooks, lab_apps):
+    app = lab_apps.create("maint")
+    task = {"appops.runbooks.heroku_app": {"app": app, "maintenance": True}}
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal(lab_apps.state(app)["maintenance"], False),
+        after=lambda: assert_equal(lab_apps.state(app)["maintenance"], True),
+    )
+    assert results[0]["diff"] == {"before": {"maintenance": False}, "after": {"maintenance": True}}
+    assert results[1]["app"]["maintenance"] is True
+
+    info = playbooks.run([{"appops.runbooks.heroku_app_info": {"app": app, "include": ["formation", "current_release"]}}],
+                         check=True)
+    assert info.last["changed"] is False and info.last["app"]["maintenance"] is True
+    assert info.last["current_release"]["version"] == lab_apps.state(app)["current_release"]
+
+
+def test_config_vars_values_stay_hidden(playbooks, lab_apps):
+    app = lab_apps.create("config", config={"OLD_VAR": "old-secret-value", "KEEP": "1"})
+    releases_before = len(lab_apps.state(app)["releases"])
+    task = {"appops.runbooks.heroku_config_vars": {"app": app, "config": {"SHEET_ID": "sheet-secret-771"},
+                                                   "absent_keys": ["OLD_VAR"]}}
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal(lab_apps.state(app)["config_vars"].get("OLD_VAR"), "old-secret-value"),
+        after=lambda: assert_subset({"SHEET_ID": "sheet-secret-771", "KEEP": "1"}, lab_apps.state(app)["config_vars"],
+                                    absent=["OLD_VAR"]),
+    )
+    assert results[1]["changed_keys"] == ["SHEET_ID"] and results[1]["removed_keys"] == ["OLD_VAR"]
+    # One PATCH made one release; the idempotent runs made none.
+    assert len(lab_apps.state(app)["releases"]) == releases_before + 1
+    verbose = playbooks.run([task], diff=True, verbosity=3)
+    assert verbose.rc == 0 and verbose.last["changed"] is False
+    for text in [verbose.stdout] + [json.dumps(r) for r in results]:
+        assert "sheet-secret-771" not in text and "old-secret-value" not in text
+        assert lab_token() not in text
+
+
+def test_formation_scale_and_resize(playbooks, lab_apps):
+    app = lab_apps.create("scale", formation={"web": {"quantity": 1, "size": "Basic"}, "worker": {"quantity": 0}})
+    task = {"appops.runbooks.heroku_formation": {"app": app, "formation": [
+        {"type": "web", "quantity": 2, "size": "standard-1x"}, {"type": "worker", "quantity": 0}]}}
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal(lab_apps.state(app)["formation"]["web"], {"quantity": 1, "size": "Basic"}),
+        after=lambda: assert_equal(lab_apps.state(app)["formation"]["web"], {"quantity": 2, "size": "Standard-1X"}),
+    )
+    assert results[1]["updates"] == [{"type": "web", "quantity": 2, "dyno_size": {"name": "standard-1x"}}]
+    assert lab_apps.state(app)["formation"]["worker"]["quantity"] == 0
+
+    info = playbooks.run([{"appops.runbooks.heroku_formation_info": {"app": app}}])
+    assert [(f["type"], f["quantity"]) for f in info.last["formation"]] == [("web", 2), ("worker", 0)]
+    assert sorted(d["name"] for d in info.last["dynos"]) == ["web.1", "web.2"]
+
+
+def test_rollback_to_previous_is_idempotent(playbooks, lab_apps):
+    app = lab_apps.create("rollback", releases=5)
+    task = {"appops.runbooks.heroku_release": {"app": app, "version": "previous", **FAST}}
+
+    def current() -> dict:
+        state = lab_apps.state(app)
+        return next(r for r in state["releases"] if r["version"] == state["current_release"])
+
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal((current()["version"], len(lab_apps.state(app)["releases"])), (5, 5)),
+        after=lambda: assert_equal((current()["description"], len(lab_apps.state(app)["releases"])),
+                                   ("Rollback to v4", 6)),
+    )
+    assert results[1]["release"]["status"] == "succeeded" and results[1]["target"]["version"] == 4
+    assert results[3]["release"]["version"] == 6
+
+    explicit = playbooks.run([{"appops.runbooks.heroku_release": {"app": app, "version": "v4", **FAST}}])
+    assert explicit.last["changed"] is False
+    listed = playbooks.run([{"appops.runbooks.heroku_release_info": {"app": app, "limit": 2}}])
+    assert [r["version"] for r in listed.last["releases"]] == [6, 5]
+
+
+def test_one_off_command_exit_status(playbooks, lab_apps):
+    app = lab_apps.create("run", postgres=True, kind="rails")
+    checked = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run",
+                                                              "command": "rails db:migrate", **FAST}}], check=True)
+    assert checked.rc == 0 and checked.last["changed"] is True
+    assert lab_apps.state(app)["oneoffs"] == {}
+
+    ran = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run",
+                                                          "command": "echo hello from the dyno", **FAST}}])
+    assert ran.rc == 0 and ran.last["rc"] == 0
+    assert ran.last["stdout_lines"] == ["hello from the dyno"]
+    oneoffs = lab_apps.state(app)["oneoffs"]
+    assert oneoffs[ran.last["dyno"]["name"]]["exit_status"] == 0
+
+    failed = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run",
+                                                             "command": "echo about to fail; exit 3", **FAST}}])
+    assert failed.rc != 0 and failed.last["failed"] is True and failed.last["rc"] == 3
+    assert failed.last["stdout_lines"] == ["about to fail"]
+    assert "exited with status 3" in failed.last["msg"]
+
+
+def test_restart_web_dynos(playbooks, lab_apps):
+    app = lab_apps.create("restart")
+    booted = lab_apps.state(app)["dynos_booted_at"]
+    checked = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "restarted", "type": "web"}}],
+                            check=True)
+    assert checked.last["changed"] is True and lab_apps.state(app)["dynos_booted_at"] == booted
+    done = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "restarted", "type": "web"}}])
+    assert done.rc == 0 and done.last["restarted"] == "web dynos"
+    assert lab_apps.state(app)["dynos_booted_at"] > booted
+
+
+@pytest.fixture
+def source_server() -> t.Iterator[dict[str, bytes]]:
+    """Serves source tarballs on 127.0.0.1 (the emulator fetches only loopback URLs)."""
+    blobs: dict[str, bytes] = {}
+
+    class Blobs(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: t.Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            data = blobs.get(self.path.split("?")[0])
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Length", str(len(data or b"")))
+            self.end_headers()
+            self.wfile.write(data or b"")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Blobs)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    blobs["__base__"] = f"http://127.0.0.1:{server.server_address[1]}".encode()
+    yield blobs
+    server.shutdown()
+    server.server_close()
+
+
+def tarball(lab_json: dict) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        data = json.dumps(lab_json).encode()
+        info = tarfile.TarInfo("app/lab.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_build_deploys_once_per_source(playbooks, lab_apps, source_server):
+    app = lab_apps.create("build")
+    blob = tarball({"build_seconds": 0.2})
+    source_server["/v1.3.0.tar.gz"] = blob
+    base = source_server["__base__"].decode()
+    checksum = "SHA256:" + hashlib.sha256(blob).hexdigest()
+    task = {"appops.runbooks.heroku_build": {"app": app, "source_url": f"{base}/v1.3.0.tar.gz",
+                                             "checksum": checksum, "source_version": "v1.3.0", **FAST}}
+    versions = len(lab_apps.state(app)["releases"])
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal(len(lab_apps.state(app)["releases"]), versions),
+        after=lambda: assert_equal((len(lab_apps.state(app)["releases"]), lab_apps.state(app)["current_release"]),
+                                   (versions + 1, versions + 1)),
+    )
+    assert results[1]["build"]["status"] == "succeeded"
+    assert results[1]["release"]["version"] == versions + 1 and results[1]["release"]["status"] == "succeeded"
+    assert results[3]["build"]["id"] == results[1]["build"]["id"]
+
+    source_server["/broken.tar.gz"] = tarball({"build": "fail"})
+    broken = playbooks.run([{"appops.runbooks.heroku_build": {"app": app, "source_url": f"{base}/broken.tar.gz",
+                                                              "source_version": "broken", **FAST}}])
+    assert broken.rc != 0 and "failed; output:" in broken.last["msg"]
+    assert lab_apps.state(app)["current_release"] == versions + 1
+
+
+def count_workers(app_state: dict) -> int:
+    with psycopg2.connect(app_state["config_vars"]["DATABASE_URL"], connect_timeout=5) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM workers")
+            return cursor.fetchone()[0]
+
+
+def add_worker(app_state: dict) -> None:
+    with psycopg2.connect(app_state["config_vars"]["DATABASE_URL"], connect_timeout=5) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("INSERT INTO workers (first_name, last_name, email) VALUES ('Late', 'Write', 'late@x.test')")
+
+
+def test_backup_capture_attach_and_restore(playbooks, lab_apps):
+    app = lab_apps.create("pg", kind="rails", postgres=True, rows=[12, 4, 6])
+    state = lab_apps.state(app)
+    assert count_workers(state) == 12
+
+    checked = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", **FAST}}],
+                            check=True)
+    assert checked.last["changed"] is True and lab_apps.state(app)["transfers"] == []
+    captured = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", **FAST}}])
+    assert captured.rc == 0 and captured.last["backup"]["status"] == "succeeded"
+    name = captured.last["backup"]["name"]
+    assert [(t["num"], t["succeeded"]) for t in lab_apps.state(app)["transfers"]] == [(1, True)]
+
+    # A slow capture started without waiting; the next run attaches instead of starting another.
+    lab_apps.knobs(app, transfer_delay_ms=8000)  # longer than an ansible-playbook start
+    started = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", "wait": False}}])
+    assert started.last["changed"] is True and started.last["backup"]["status"] == "pending"
+    attached = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", **FAST}}])
+    assert attached.last["changed"] is False and attached.last["attached"] is True
+    assert attached.last["backup"]["num"] == started.last["backup"]["num"] == 2
+    assert attached.last["backup"]["status"] == "succeeded"
+    assert len(lab_apps.state(app)["transfers"]) == 2
+    lab_apps.knobs(app, transfer_delay_ms=100)
+
+    unconfirmed = playbooks.run([{"appops.runbooks.heroku_pg_backup": {
+        "app": app, "state": "restored", "backup": name, "confirm": "some-other-app"}}])
+    assert unconfirmed.rc != 0 and "set confirm to" in unconfirmed.last["msg"]
+
+    add_worker(lab_apps.state(app))
+    assert count_workers(lab_apps.state(app)) == 13
+    task = {"appops.runbooks.heroku_pg_backup": {"app": app, "state": "restored", "backup": name, "confirm": app,
+                                                 **FAST}}
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal(count_workers(lab_apps.state(app)), 13),
+        after=lambda: assert_equal(count_workers(lab_apps.state(app)), 12),
+    )
+    assert results[1]["restore"]["status"] == "succeeded" and results[1]["backup"]["name"] == "b001"
+    restores = [t for t in lab_apps.state(app)["transfers"] if t["to_type"] == "pg_restore"]
+    assert len(restores) == 1 and restores[0]["succeeded"] is True
+
+    info = playbooks.run([{"appops.runbooks.heroku_pg_backup_info": {"app": app, "backup": name}}])
+    assert [b["name"] for b in info.last["backups"]] == ["b002", "b001"]
+    assert [r["name"] for r in info.last["restores"]] == ["r003"]
+    assert info.last["backup"]["logs"], "verbose info carries the transfer's logs"
+
+
+def test_backup_schedule(playbooks, lab_apps):
+    app = lab_apps.create("sched", kind="rails", postgres=True)
+    task = {"appops.runbooks.heroku_pg_backup": {"app": app, "state": "scheduled", "hour": 2,
+                                                 "timezone": "America/Los_Angeles"}}
+
+    def schedules() -> list:
+        return [(s["name"], int(s["hour"]), s["timezone"]) for s in lab_apps.state(app)["schedules"]]
+
+    converge(playbooks, task, before=lambda: assert_equal(schedules(), []),
+             after=lambda: assert_equal(schedules(), [("DATABASE_URL", 2, "America/Los_Angeles")]))
+    removal = {"appops.runbooks.heroku_pg_backup": {"app": app, "state": "unscheduled"}}
+    converge(playbooks, removal, before=lambda: assert_equal(len(schedules()), 1),
+             after=lambda: assert_equal(schedules(), []))
+
+
+def test_retries_through_injected_server_errors_and_429(playbooks, lab_apps):
+    app = lab_apps.create("faults")
+    seq = requests.get(f"{API}/__lab/health", timeout=5).json()["last_request_seq"]
+    assert requests.post(f"{API}/__lab/faults", json={"rate_limit_burst": 2}, timeout=5).status_code == 200
+    try:
+        run = playbooks.run([{"appops.runbooks.heroku_app": {"app": app, "maintenance": True}}])
+    finally:
+        requests.delete(f"{API}/__lab/faults", timeout=5)
+    assert run.rc == 0 and run.last["changed"] is True
+    assert lab_apps.state(app)["maintenance"] is True
+    log = requests.get(f"{API}/__lab/requests", params={"since": seq}, timeout=5).json()["requests"]
+    statuses = [r["status"] for r in log if r["path"] == f"/apps/{app}"]
+    assert statuses.count(429) == 2 and statuses[-1] == 200
+
+    # Server errors on reads: retried with backoff until the answer comes (seeded, so repeatable).
+    seq = requests.get(f"{API}/__lab/health", timeout=5).json()["last_request_seq"]
+    assert requests.post(f"{API}/__lab/faults", json={"error_rate": 0.3, "error_status": 503, "seed": 1},
+                         timeout=5).status_code == 200
+    try:
+        reads = playbooks.run([{"appops.runbooks.heroku_app_info": {"app": app, "include": ["formation", "dynos"]}}])
+    finally:
+        requests.delete(f"{API}/__lab/faults", timeout=5)
+    assert reads.rc == 0 and reads.last["app"]["maintenance"] is True
+    log = requests.get(f"{API}/__lab/requests", params={"since": seq}, timeout=5).json()["requests"]
+    mine = [(r["path"], r["status"]) for r in log if r["path"].startswith(f"/apps/{app}")]
+    assert (f"/apps/{app}", 200) in mine and (f"/apps/{app}/formation", 200) in mine
+    assert any(status == 503 for _path, status in mine), f"no injected error hit this run: {mine}"
+
+
+def assert_equal(actual: t.Any, expected: t.Any) -> None:
+    assert actual == expected
+
+
+def assert_subset(expected: dict, actual: dict, absent: list[str]) -> None:
+    assert {k: actual.get(k) for k in expected} == expected
+    assert not set(absent) & set(actual)
