@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-app lock file: one destructive procedure per app at a time.
+
+The lock is a small JSON file created with O_CREAT|O_EXCL, so two runs racing for it
+cannot both win. It names its holder, the procedure and since when it is held, and
+carries a token so the run that holds it can re-enter (nested roles) and release it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import typing as t
+import uuid
+
+
+class LockHeld(Exception):
+    """Raised when another run holds a lock that is not stale."""
+
+    def __init__(self, message: str, holder: dict[str, t.Any]) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def format_time(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def read_lock(path: str) -> dict[str, t.Any] | None:
+    """Return the lock's content, None when there is no lock.
+
+    A lock file that is not valid JSON (a crash between create and write) is reported
+    with an epoch 'since' so it counts as stale rather than blocking forever.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(content)
+        if isinstance(data, dict):
+            return data
+    except ValueError:
+        pass
+    return {"holder": "unknown", "procedure": "unknown", "since": "1970-01-01T00:00:00Z", "token": ""}
+
+
+def lock_age_seconds(lock: dict[str, t.Any], now: datetime.datetime) -> float:
+    since = parse_time(str(lock.get("since", "")))
+    if since is None:
+        return float("inf")
+    return (now - since).total_seconds()
+
+
+def _write_exclusive(path: str, lock: dict[str, t.Any]) -> None:
+    # O_EXCL makes creation atomic: of two racing runs exactly one gets the file.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(lock, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def describe(app: str, lock: dict[str, t.Any]) -> str:
+    return (
+        f"{app} is locked by {lock.get('holder', 'unknown')} "
+        f"(procedure {lock.get('procedure', 'unknown')}) since {lock.get('since', 'unknown')}"
+    )
+
+
+def acquire(
+    path: str,
+    app: str,
+    procedure: str,
+    holder: str,
+    token: str,
+    max_age: float,
+    now: datetime.datetime | None = None,
+) -> dict[str, t.Any]:
+    """Take the lock and return a result dict.
+
+    Result keys: changed, lock (the lock now in place), reentrant, stale_taken_over
+    (the previous, stale lock if one was replaced). Raises LockHeld when someone else
+    holds a fresh lock.
+    """
+    now = now or utc_now()
+    wanted = {"app": app, "holder": holder, "procedure": procedure, "since": format_time(now), "token": token}
+    for _attempt in range(3):
+        current = read_lock(path)
+        if current is None:
+            try:
+                _write_exclusive(path, wanted)
+            except FileExistsError:
+                continue  # somebody was faster; look at their lock
+            return {"changed": True, "lock": wanted, "reentrant": False, "stale_taken_over": None}
+        if token and current.get("token") == token:
+            return {"changed": False, "lock": current, "reentrant": True, "stale_taken_over": None}
+        if lock_age_seconds(current, now) > max_age:
+            # Take over a stale lock: rename it aside first so only one taker succeeds.
+            aside = f"{path}.stale-{uuid.uuid4().hex[:8]}"
+            try:
+                os.rename(path, aside)
+            except FileNotFoundError:
+                continue
+            os.unlink(aside)
+            try:
+                _write_exclusive(path, wanted)
+            except FileExistsError:
+                continue
+            return {"changed": True, "lock": wanted, "reentrant": False, "stale_taken_over": current}
+        raise LockHeld(describe(app, current), current)
+    current = read_lock(path) or {}
+    raise LockHeld(describe(app, current), current)
+
+
+def release(path: str, token: str, force: bool = False) -> dict[str, t.Any]:
+    """Remove the lock if this run holds it (or force). Never removes someone else's lock."""
+    current = read_lock(path)
+    if current is None:
+        return {"changed": False, "released": None, "held_by_other": None}
+    if force or current.get("token") == token:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return {"changed": False, "released": None, "held_by_other": None}
+        return {"changed": True, "released": current, "held_by_other": None}
+    return {"changed": False, "released": None, "held_by_other": current}

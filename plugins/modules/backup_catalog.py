@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: backup_catalog
+short_description: Open, finish, prune or delete file backups of an app on its host
+version_added: 0.1.0
+description:
+  - Manages the backup catalog under O(root) on the app host, one directory per backup id holding
+    the files of every data store of the app plus C(manifest.json).
+  - V(open) allocates a new UTC timestamp backup id and its directory (marked incomplete).
+  - V(present) writes the manifest (every file's size and sha256, per-store row counts, versions,
+    the deployed ref) and marks the backup complete.
+  - V(pruned) applies retention (keep the newest O(keep_last), delete older than O(max_age_days));
+    the newest backup and O(protect) ids are never deleted.
+  - V(absent) deletes one backup (used to clean up a backup that failed half way).
+author:
+  - appops maintainers (@appops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+options:
+  root:
+    description: Directory holding the backups of one app.
+    type: path
+    required: true
+  state:
+    description: What to do, see the description.
+    type: str
+    choices: [open, present, pruned, absent]
+    default: present
+  app:
+    description: App name recorded in the manifest.
+    type: str
+  backup_id:
+    description: Backup id for O(state=present) and O(state=absent).
+    type: str
+  kind:
+    description: Why the backup was taken; V(safety) backups are skipped when resolving "latest".
+    type: str
+    choices: [manual, scheduled, safety]
+    default: manual
+  stores:
+    description:
+      - Per-store results for the manifest; each has C(name), C(kind), C(files) (names relative to
+        the backup directory) and any of C(row_counts), C(server_version), C(tool_versions), C(verification).
+    type: list
+    elements: dict
+    default: []
+  deployments_file:
+    description: Deploy history file whose C(current) entry is recorded as the deployed ref.
+    type: path
+  tool_versions:
+    description: Extra tool versions to record at the top of the manifest.
+    type: dict
+    default: {}
+  keep_last:
+    description: Retention, number of newest backups to keep. Unset keeps any number.
+    type: int
+  max_age_days:
+    description: Retention, delete backups older than this many days.
+    type: float
+  protect:
+    description: Backup ids never deleted by retention (the one just made).
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Open a backup
+  appops.runbooks.backup_catalog:
+    root: /srv/coffee-tracker/backups
+    state: open
+  register: opened
+
+- name: Finish it
+  appops.runbooks.backup_catalog:
+    root: /srv/coffee-tracker/backups
+    app: coffee-tracker
+    backup_id: "{{ opened.backup_id }}"
+    stores:
+      - name: secondary
+        kind: sqlite
+        files: [secondary.db]
+        row_counts: {users: 3}
+
+- name: Keep a week
+  appops.runbooks.backup_catalog:
+    root: /srv/coffee-tracker/backups
+    state: pruned
+    keep_last: 7
+    protect: ["{{ opened.backup_id }}"]
+"""
+
+RETURN = r"""
+backup_id:
+  description: Id of the opened, finished or deleted backup.
+  returned: state is open, present or absent
+  type: str
+  sample: 20250101T020000Z
+path:
+  description: Directory of the backup.
+  returned: state is open, present or absent
+  type: str
+manifest:
+  description: The manifest written.
+  returned: state=present
+  type: dict
+deleted:
+  description: Backup ids removed by retention.
+  returned: state=pruned
+  type: list
+  elements: str
+kept:
+  description: Backup ids kept by retention.
+  returned: state=pruned
+  type: list
+  elements: str
+"""
+
+import os
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+
+
+def run_open(module: AnsibleModule) -> dict[str, t.Any]:
+    root = module.params["root"]
+    if module.check_mode:
+        backup_id = _backup.backup_id_for(_backup.utc_now())
+        return {"changed": True, "backup_id": backup_id, "path": os.path.join(root, backup_id)}
+    backup_id, path = _backup.create_backup_dir(root)
+    return {"changed": True, "backup_id": backup_id, "path": path, "created_at": _backup.format_time(_backup.utc_now())}
+
+
+def backup_created_at(path: str) -> str | None:
+    """The time the backup was opened, as written into its .incomplete marker."""
+    try:
+        with open(os.path.join(path, _backup.INCOMPLETE_MARKER), encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def run_present(module: AnsibleModule) -> dict[str, t.Any]:
+    params = module.params
+    backup_id = require(module, "backup_id")
+    app = require(module, "app")
+    path = os.path.join(params["root"], backup_id)
+    existing = _backup.read_manifest(path)
+    if existing is not None and not os.path.exists(os.path.join(path, _backup.INCOMPLETE_MARKER)):
+        return {"changed": False, "backup_id": backup_id, "path": path, "manifest": existing}
+    if not os.path.isdir(path):
+        module.fail_json(msg=f"backup directory {path} does not exist; open the backup first")
+    manifest = _backup.build_manifest(
+        app=app,
+        backup_id=backup_id,
+        directory=path,
+        stores=params["stores"],
+        kind=params["kind"],
+        created_at=backup_created_at(path),
+        deployed=_backup.read_deployed(params["deployments_file"]),
+        tool_versions=params["tool_versions"],
+    )
+    if not module.check_mode:
+        _backup.finalize(path, manifest)
+    return {"changed": True, "backup_id": backup_id, "path": path, "manifest": manifest}
+
+
+def run_pruned(module: AnsibleModule) -> dict[str, t.Any]:
+    params = module.params
+    backups = _backup.list_backups(params["root"])
+    doomed = _backup.plan_retention(backups, params["keep_last"], params["max_age_days"], params["protect"])
+    doomed_ids = [item["backup_id"] for item in doomed]
+    if not module.check_mode:
+        for item in doomed:
+            _backup.delete_backup(item)
+    kept = [item["backup_id"] for item in backups if item["backup_id"] not in doomed_ids]
+    return {"changed": bool(doomed), "deleted": doomed_ids, "kept": kept}
+
+
+def run_absent(module: AnsibleModule) -> dict[str, t.Any]:
+    backup_id = require(module, "backup_id")
+    if not _backup.is_valid_backup_id(backup_id):
+        module.fail_json(msg=f"'{backup_id}' is not a backup id")
+    path = os.path.join(module.params["root"], backup_id)
+    if not os.path.isdir(path):
+        return {"changed": False, "backup_id": backup_id, "path": path}
+    if not module.check_mode:
+        _backup.delete_backup({"path": path})
+    return {"changed": True, "backup_id": backup_id, "path": path}
+
+
+def require(module: AnsibleModule, name: str) -> str:
+    value = module.params[name]
+    if not value:
+        module.fail_json(msg=f"{name} is required with state={module.params['state']}")
+    return value
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type="path", required=True),
+            state=dict(type="str", choices=["open", "present", "pruned", "absent"], default="present"),
+            app=dict(type="str"),
+            backup_id=dict(type="str"),
+            kind=dict(type="str", choices=["manual", "scheduled", "safety"], default="manual"),
+            stores=dict(type="list", elements="dict", default=[]),
+            deployments_file=dict(type="path"),
+            tool_versions=dict(type="dict", default={}),
+            keep_last=dict(type="int"),
+            max_age_days=dict(type="float"),
+            protect=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    handlers = {"open": run_open, "present": run_present, "pruned": run_pruned, "absent": run_absent}
+    try:
+        result = handlers[module.params["state"]](module)
+    except _backup.CatalogError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

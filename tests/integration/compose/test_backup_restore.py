@@ -1,0 +1,143 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backup and restore against the running coffee-tracker lab: real dumps, real data loss, real restores."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
+    APP, BACKUPS, MAINTENANCE, STATE, canary_present, http_get, pg_count, pg_execute, plant_canary, run_playbook,
+    sqlite_count, sqlite_execute)
+
+pytestmark = pytest.mark.integration
+
+
+def test_backup_writes_a_verified_manifest(fresh_backup):
+    backup_id, described = fresh_backup
+    assert described["app"] == APP and described["backup_id"] == backup_id
+    stores = {store["name"]: store for store in described["stores"]}
+    assert set(stores) == {"main", "secondary"}
+    assert stores["main"]["row_counts"]["public.coffee_logs"] > 0
+    assert stores["main"]["files"][0]["name"] == "main.dump" and len(stores["main"]["files"][0]["sha256"]) == 64
+    assert stores["secondary"]["verification"]["integrity_check"] == "ok"
+    assert described["deployed"]["ref"]
+    assert (BACKUPS / backup_id / "main.dump").stat().st_size == stores["main"]["files"][0]["size"]
+
+
+def test_restore_brings_dropped_rows_back_then_is_idempotent(fresh_backup, maintenance_off):
+    backup_id, described = fresh_backup
+    stores = {store["name"]: store for store in described["stores"]}
+    expected_logs = stores["main"]["row_counts"]["public.coffee_logs"]
+    expected_audit = stores["secondary"]["row_counts"]["audit_events"]
+
+    pg_execute("DROP TABLE coffee_logs")
+    sqlite_execute("DELETE FROM audit_events")
+    assert pg_count("coffee_logs") is None and sqlite_count() == 0
+
+    first = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert first.rc == 0, first.output[-4000:]
+    assert f"RESTORED {APP} from backup {backup_id}" in first.text
+    assert "rto_seconds=" in first.text and "rpo_seconds=" in first.text
+    # The playbook compared every table with the manifest right after pg_restore; other lab
+    # clients may add rows after it, never fewer than the backup held.
+    assert "main: row counts match the manifest" in first.text
+    assert "secondary: row counts match the manifest" in first.text
+    assert pg_count("coffee_logs") >= expected_logs
+    assert sqlite_count() >= expected_audit
+    assert canary_present(described["canary"]) == (True, True)
+    assert not MAINTENANCE.exists()
+    assert http_get("/health")[0] == 200
+
+    second = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert second.rc == 0, second.output[-4000:]
+    assert second.changed == 0
+    assert "nothing restored" in second.text
+
+
+def test_corrupt_backup_is_refused_and_data_untouched(fresh_backup):
+    backup_id, _ = fresh_backup
+    corrupt_id = "20000101T000000Z"
+    corrupt_dir = BACKUPS / corrupt_id
+    shutil.copytree(BACKUPS / backup_id, corrupt_dir)
+    try:
+        with open(corrupt_dir / "main.dump", "r+b") as handle:
+            handle.seek(2048)
+            chunk = handle.read(16)
+            handle.seek(2048)
+            handle.write(bytes(byte ^ 0xFF for byte in chunk))
+        marker = plant_canary()  # not in the backup: a restore would remove it
+        run = run_playbook("restore", "-e", f"backup_id={corrupt_id}")
+        assert run.rc != 0
+        assert "failed checksum verification" in run.text and "main.dump" in run.text
+        assert run.recap()["changed"] == 0
+        assert canary_present(marker) == (True, True)
+        assert not MAINTENANCE.exists()
+    finally:
+        shutil.rmtree(corrupt_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "needs confirm=coffee-tracker"),
+    (["-e", "confirm=coffee"], "got confirm=coffee"),
+])
+def test_production_restore_needs_exact_confirm(fresh_backup, extra, message):
+    marker = plant_canary()
+    run = run_playbook("restore", "-e", "app_environment=production", *extra)
+    assert run.rc != 0 and message in run.text and "nothing was done" in run.text
+    assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
+
+
+def test_unknown_backup_id_fails_clearly(fresh_backup):
+    run = run_playbook("restore", "-e", "backup_id=20991231T235959Z")
+    assert run.rc != 0
+    assert "backup '20991231T235959Z' not found" in run.text and fresh_backup[0] in run.text
+    assert run.recap()["changed"] == 0
+
+
+def test_malformed_backup_id_fails_before_anything(lab_up):
+    run = run_playbook("restore", "-e", "backup_id=../../etc")
+    assert run.rc != 0 and "backup_id must be 'latest' or a backup id" in run.text
+
+
+def test_unknown_app_fails_clearly(lab_up):
+    run = run_playbook("restore", limit="no-such-app")
+    assert run.rc != 0
+    assert "no-such-app" in run.text and "no hosts" in run.text
+
+
+def test_unsupported_platform_fails_early(lab_up):
+    run = run_playbook("restore", limit="mysetlist")
+    assert run.rc != 0 and "platform 'vercel' is not supported yet" in run.text
+
+
+def test_lock_held_refuses_a_second_restore(fresh_backup):
+    lock = STATE / "lock.json"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lock.write_text(json.dumps({"app": APP, "holder": "alice@ops-box", "procedure": "restore", "since": since,
+                                "token": "someone-else"}), encoding="utf-8")
+    try:
+        run = run_playbook("restore", "-e", f"backup_id={fresh_backup[0]}")
+        assert run.rc != 0
+        assert "locked by alice@ops-box" in run.text and since in run.text
+        assert json.loads(lock.read_text(encoding="utf-8"))["token"] == "someone-else"
+    finally:
+        lock.unlink()
+
+
+def test_restore_keeps_maintenance_on_when_it_was_on(fresh_backup, maintenance_off):
+    backup_id, described = fresh_backup
+    expected = {store["name"]: store for store in described["stores"]}["main"]["row_counts"]["public.coffee_logs"]
+    assert run_playbook("maintenance", "-e", "state=on").rc == 0
+    pg_execute("DELETE FROM coffee_logs WHERE id IN (SELECT id FROM coffee_logs LIMIT 10)")
+    run = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert run.rc == 0, run.output[-4000:]
+    assert "main: row counts match the manifest" in run.text
+    assert pg_count("coffee_logs") >= expected
+    assert canary_present(described["canary"]) == (True, True)
+    assert MAINTENANCE.exists()
+    assert http_get("/")[0] == 503
+    assert run_playbook("maintenance", "-e", "state=off").rc == 0
+    assert http_get("/")[0] == 200

@@ -1,0 +1,97 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Maintenance, health, scale, deploy and rollback against the running coffee-tracker lab."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from ansible_collections.appops.runbooks.tests.integration.compose.conftest import MAINTENANCE, PROJECT, STATE, env_value, http_get, run_playbook
+
+pytestmark = pytest.mark.integration
+
+
+def app_containers() -> int:
+    listed = subprocess.run(["docker", "ps", "--filter", "label=com.docker.compose.project=coffee-tracker",
+                             "--filter", "label=com.docker.compose.service=coffee-tracker", "-q"],
+                            capture_output=True, text=True, check=True)
+    return len(listed.stdout.split())
+
+
+def current_deploy() -> dict:
+    return json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
+
+
+def test_maintenance_on_off_and_idempotent(lab_up, maintenance_off):
+    on = run_playbook("maintenance", "-e", "state=on")
+    assert on.rc == 0 and on.changed == 1
+    assert MAINTENANCE.exists() and http_get("/")[0] == 503
+    assert http_get("/health")[1]["maintenance"] is True
+    assert run_playbook("maintenance", "-e", "state=on").changed == 0
+    off = run_playbook("maintenance", "-e", "state=off")
+    assert off.rc == 0 and off.changed == 1
+    assert not MAINTENANCE.exists() and http_get("/")[0] == 200
+    assert run_playbook("maintenance", "-e", "state=off").changed == 0
+
+
+def test_maintenance_rejects_bad_state(lab_up):
+    run = run_playbook("maintenance", "-e", "state=maybe")
+    assert run.rc != 0 and "maintenance needs state=on or state=off" in run.text
+
+
+def test_health_prints_the_health_json(lab_up):
+    run = run_playbook("health")
+    assert run.rc == 0 and run.changed == 0
+    assert "status: healthy" in run.text and "version" in run.text
+
+
+def test_scale_up_persist_and_back(lab_up):
+    try:
+        up = run_playbook("scale", "-e", "service=coffee-tracker", "-e", "replicas=2")
+        assert up.rc == 0, up.output[-3000:]
+        assert app_containers() == 2 and env_value("COFFEE_TRACKER_REPLICAS") == "2"
+        assert run_playbook("scale", "-e", "service=coffee-tracker", "-e", "replicas=2").changed == 0
+    finally:
+        down = run_playbook("scale", "-e", "service=coffee-tracker", "-e", "replicas=1")
+    assert down.rc == 0 and app_containers() == 1
+
+
+def test_scale_unknown_service_fails(lab_up):
+    run = run_playbook("scale", "-e", "service=nope", "-e", "replicas=1")
+    assert run.rc != 0 and "'nope' is not a service" in run.text
+
+
+def test_deploy_gate_rollback_and_reruns(lab_up):
+    try:
+        first = run_playbook("deploy", "-e", "ref=v1.0.0")
+        assert first.rc == 0, first.output[-3000:]
+        assert http_get("/health")[1]["version"] == "v1.0.0"
+        assert current_deploy()["ref"] == "v1.0.0"
+        assert run_playbook("deploy", "-e", "ref=v1.0.0").changed == 0
+
+        broken = run_playbook("deploy", "-e", "ref=v1.2.0-broken")
+        assert broken.rc != 0
+        assert "Deploy of v1.2.0-broken" in broken.text and "rolled back automatically to v1.0.0" in broken.text
+        status, body = http_get("/health")
+        assert status == 200 and body["version"] == "v1.0.0"
+        assert current_deploy()["ref"] == "v1.0.0"
+
+        assert run_playbook("deploy", "-e", "ref=v1.1.0").rc == 0
+        assert http_get("/health")[1]["version"] == "v1.1.0"
+        back = run_playbook("rollback")
+        assert back.rc == 0, back.output[-3000:]
+        assert http_get("/health")[1]["version"] == "v1.0.0"
+        assert current_deploy()["via"] == "rollback"
+        assert run_playbook("rollback").changed == 0
+    finally:
+        final = run_playbook("deploy", "-e", "ref=v1.1.0")
+    assert final.rc == 0 and http_get("/health")[1]["version"] == "v1.1.0"
+    assert f"COFFEE_TRACKER_IMAGE={current_deploy()['image']}" in (PROJECT / ".env").read_text(encoding="utf-8")
+
+
+def test_deploy_unknown_ref_changes_nothing(lab_up):
+    before = current_deploy()
+    run = run_playbook("deploy", "-e", "ref=v9.9.9")
+    assert run.rc != 0 and "ref 'v9.9.9' is not a tag or branch" in run.text
+    assert run.recap()["changed"] == 0 and current_deploy() == before

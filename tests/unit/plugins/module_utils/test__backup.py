@@ -1,0 +1,90 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import pytest
+
+from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+
+UTC = datetime.timezone.utc
+
+
+def make_backup(root, moment, kind="manual", payload=b"dump-bytes"):
+    backup_id, path = _backup.create_backup_dir(str(root), now=moment)
+    with open(os.path.join(path, "main.dump"), "wb") as handle:
+        handle.write(payload)
+    manifest = _backup.build_manifest("coffee-tracker", backup_id, path,
+                                      [{"name": "main", "kind": "compose_postgres", "files": ["main.dump"],
+                                        "row_counts": {"public.coffee_logs": 3}}],
+                                      kind=kind, created_at=_backup.format_time(moment))
+    _backup.finalize(path, manifest)
+    return backup_id, path
+
+
+def test_manifest_records_size_sha256_and_counts(tmp_path):
+    backup_id, path = make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
+    assert backup_id == "20250101T020000Z"
+    manifest = json.loads(open(os.path.join(path, "manifest.json"), encoding="utf-8").read())
+    described = manifest["stores"][0]["files"][0]
+    assert described["size"] == len(b"dump-bytes")
+    assert described["sha256"] == _backup.sha256_file(os.path.join(path, "main.dump"))
+    assert manifest["stores"][0]["row_counts"] == {"public.coffee_logs": 3}
+    assert not os.path.exists(os.path.join(path, _backup.INCOMPLETE_MARKER))
+
+
+def test_same_second_ids_get_a_suffix(tmp_path):
+    moment = datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+    first, _path = _backup.create_backup_dir(str(tmp_path), now=moment)
+    second, _path2 = _backup.create_backup_dir(str(tmp_path), now=moment)
+    assert (first, second) == ("20250101T020000Z", "20250101T020000Z-2")
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    backup_id, path = make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
+    dump = os.path.join(path, "main.dump")
+    data = bytearray(open(dump, "rb").read())
+    data[3] ^= 0xFF
+    open(dump, "wb").write(bytes(data))
+    item = _backup.resolve(str(tmp_path), backup_id)
+    with pytest.raises(_backup.BackupCorrupt) as corrupt:
+        _backup.verify_or_raise(item)
+    assert "main.dump sha256" in str(corrupt.value)
+
+
+def test_latest_skips_safety_and_incomplete_backups(tmp_path):
+    make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
+    make_backup(tmp_path, datetime.datetime(2025, 1, 2, 2, 0, tzinfo=UTC), kind="safety")
+    _backup.create_backup_dir(str(tmp_path), now=datetime.datetime(2025, 1, 3, 2, 0, tzinfo=UTC))
+    assert _backup.resolve(str(tmp_path))["backup_id"] == "20250101T020000Z"
+    assert _backup.resolve(str(tmp_path), include_safety=True)["backup_id"] == "20250102T020000Z"
+
+
+def test_unknown_backup_id_lists_what_exists(tmp_path):
+    make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
+    with pytest.raises(_backup.BackupNotFound) as missing:
+        _backup.resolve(str(tmp_path), "20990101T000000Z")
+    assert "20990101T000000Z" in str(missing.value) and "20250101T020000Z" in str(missing.value)
+
+
+def test_retention_keeps_newest_and_protected(tmp_path):
+    ids = [make_backup(tmp_path, datetime.datetime(2025, 1, day, 2, 0, tzinfo=UTC))[0] for day in range(1, 6)]
+    backups = _backup.list_backups(str(tmp_path))
+    now = datetime.datetime(2025, 1, 10, tzinfo=UTC)
+    doomed = [item["backup_id"] for item in _backup.plan_retention(backups, 2, None, protect=[ids[0]], now=now)]
+    assert doomed == [ids[2], ids[1]]
+    by_age = [item["backup_id"] for item in _backup.plan_retention(backups, None, 7, now=now)]
+    assert by_age == [ids[1], ids[0]]
+    # keep_last 0 and an age limit that would delete all still keep the newest.
+    everything = [item["backup_id"] for item in _backup.plan_retention(backups, 0, 0.001, now=now)]
+    assert ids[-1] not in everything and len(everything) == 4
+
+
+def test_read_deployed(tmp_path):
+    path = tmp_path / "deployments.json"
+    path.write_text(json.dumps({"current": {"ref": "v1.1.0", "sha": "abc", "image": "i", "deployed_at": "t", "x": 1}}),
+                    encoding="utf-8")
+    assert _backup.read_deployed(str(path)) == {"ref": "v1.1.0", "sha": "abc", "image": "i", "deployed_at": "t"}
+    assert _backup.read_deployed(str(tmp_path / "missing.json")) == {}

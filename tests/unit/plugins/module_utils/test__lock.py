@@ -1,0 +1,69 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+import pytest
+
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
+
+NOW = datetime.datetime(2025, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+
+
+def test_acquire_creates_the_lock_file_with_holder_and_token(tmp_path):
+    path = str(tmp_path / "lock.json")
+    result = _lock.acquire(path, "coffee-tracker", "restore", "ops@host", "t1", 3600, now=NOW)
+    assert result["changed"] is True
+    on_disk = json.loads(open(path, encoding="utf-8").read())
+    assert on_disk == {"app": "coffee-tracker", "holder": "ops@host", "procedure": "restore",
+                       "since": "2025-01-01T12:00:00Z", "token": "t1"}
+
+
+def test_same_token_reenters_without_change(tmp_path):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "restore", "ops@host", "t1", 3600, now=NOW)
+    again = _lock.acquire(path, "app", "deploy", "ops@host", "t1", 3600, now=NOW)
+    assert again["changed"] is False and again["reentrant"] is True
+    assert json.loads(open(path, encoding="utf-8").read())["procedure"] == "restore"
+
+
+def test_lock_held_by_another_run_names_holder_and_since(tmp_path):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "coffee-tracker", "restore", "alice@box", "t1", 3600, now=NOW)
+    later = NOW + datetime.timedelta(minutes=5)
+    with pytest.raises(_lock.LockHeld) as held:
+        _lock.acquire(path, "coffee-tracker", "restore", "bob@box", "t2", 3600, now=later)
+    message = str(held.value)
+    assert "alice@box" in message and "2025-01-01T12:00:00Z" in message and "restore" in message
+    assert json.loads(open(path, encoding="utf-8").read())["token"] == "t1"
+
+
+def test_stale_lock_is_taken_over_and_reported(tmp_path):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "deploy", "alice@box", "t1", 3600, now=NOW)
+    later = NOW + datetime.timedelta(hours=3)
+    result = _lock.acquire(path, "app", "restore", "bob@box", "t2", 3600, now=later)
+    assert result["changed"] is True
+    assert result["stale_taken_over"]["holder"] == "alice@box"
+    assert json.loads(open(path, encoding="utf-8").read())["token"] == "t2"
+    assert os.listdir(tmp_path) == ["lock.json"]
+
+
+def test_unreadable_lock_counts_as_stale(tmp_path):
+    path = tmp_path / "lock.json"
+    path.write_text("{half", encoding="utf-8")
+    result = _lock.acquire(str(path), "app", "restore", "bob@box", "t2", 3600, now=NOW)
+    assert result["stale_taken_over"]["holder"] == "unknown"
+
+
+def test_release_only_removes_own_lock(tmp_path):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "restore", "alice@box", "t1", 3600, now=NOW)
+    refused = _lock.release(path, "other-token")
+    assert refused["changed"] is False and refused["held_by_other"]["token"] == "t1"
+    assert os.path.exists(path)
+    released = _lock.release(path, "t1")
+    assert released["changed"] is True and not os.path.exists(path)
+    assert _lock.release(path, "t1")["changed"] is False

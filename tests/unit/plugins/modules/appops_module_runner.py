@@ -1,0 +1,22 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs a module's main() in-process with real arguments and returns its JSON result."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import typing as t
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+
+def run_module(module: t.Any, args: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
+    arguments = dict(args)
+    arguments["_ansible_check_mode"] = check_mode
+    stdout = io.StringIO()
+    with patch_module_args(arguments), contextlib.redirect_stdout(stdout):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(stdout.getvalue())

@@ -1,0 +1,60 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import os
+
+from ansible_collections.appops.runbooks.plugins.modules import backup_catalog, backup_catalog_info
+from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
+
+
+def open_and_finish(root, payload=b"data"):
+    opened = run_module(backup_catalog, {"root": str(root), "state": "open"})
+    with open(os.path.join(opened["path"], "main.dump"), "wb") as handle:
+        handle.write(payload)
+    finished = run_module(backup_catalog, {"root": str(root), "app": "coffee-tracker", "backup_id": opened["backup_id"],
+                                           "stores": [{"name": "main", "kind": "compose_postgres", "files": ["main.dump"],
+                                                       "row_counts": {"t": 1}}]})
+    return opened, finished
+
+
+def test_open_finish_resolve(tmp_path):
+    opened, finished = open_and_finish(tmp_path)
+    assert finished["changed"] is True
+    assert finished["manifest"]["stores"][0]["files"][0]["size"] == 4
+    again = run_module(backup_catalog, {"root": str(tmp_path), "app": "coffee-tracker", "backup_id": opened["backup_id"]})
+    assert again["changed"] is False
+    info = run_module(backup_catalog_info, {"root": str(tmp_path)})
+    assert info["backup_id"] == opened["backup_id"] and info["verified"] is True
+    assert info["age_seconds"] >= 0
+
+
+def test_corrupt_backup_is_refused(tmp_path):
+    opened, _finished = open_and_finish(tmp_path)
+    with open(os.path.join(opened["path"], "main.dump"), "r+b") as handle:
+        handle.write(b"X")
+    info = run_module(backup_catalog_info, {"root": str(tmp_path), "backup_id": opened["backup_id"]})
+    assert info["failed"] is True
+    assert "failed checksum verification" in info["msg"] and "refusing" in info["msg"]
+
+
+def test_unknown_id_fails_clearly(tmp_path):
+    open_and_finish(tmp_path)
+    info = run_module(backup_catalog_info, {"root": str(tmp_path), "backup_id": "20000101T000000Z"})
+    assert info["failed"] is True and "not found" in info["msg"]
+
+
+def test_absent_removes_an_unfinished_backup(tmp_path):
+    opened = run_module(backup_catalog, {"root": str(tmp_path), "state": "open"})
+    removed = run_module(backup_catalog, {"root": str(tmp_path), "state": "absent", "backup_id": opened["backup_id"]})
+    assert removed["changed"] is True and not os.path.exists(opened["path"])
+
+
+def test_pruned_check_mode_deletes_nothing(tmp_path):
+    first, _first_finished = open_and_finish(tmp_path)
+    import time
+    time.sleep(1.1)
+    second, _second_finished = open_and_finish(tmp_path)
+    planned = run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned", "keep_last": 1}, check_mode=True)
+    assert planned["deleted"] == [first["backup_id"]] and os.path.exists(first["path"])
+    done = run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned", "keep_last": 1})
+    assert done["changed"] is True and not os.path.exists(first["path"]) and os.path.exists(second["path"])
