@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
 import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
-    APP, BACKUPS, MAINTENANCE, STATE, canary_present, http_get, pg_count, pg_execute, plant_canary, run_playbook,
-    sqlite_count, sqlite_execute)
+    APP, BACKUPS, MAINTENANCE, STATE, canary_present, http_get, manifest, pg_count, pg_execute, plant_canary,
+    run_playbook, sqlite_count, sqlite_execute)
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +24,9 @@ def test_backup_writes_a_verified_manifest(fresh_backup):
     assert stores["main"]["row_counts"]["public.coffee_logs"] > 0
     assert stores["main"]["files"][0]["name"] == "main.dump" and len(stores["main"]["files"][0]["sha256"]) == 64
     assert stores["secondary"]["verification"]["integrity_check"] == "ok"
+    # A regular backup (app serving traffic) counts the rows of the dump itself, not the live tables.
+    assert stores["main"]["verification"] == {
+        "pg_restore_list": "ok", "rows_read_back": True, "rows_counted_live": False}
     assert described["deployed"]["ref"]
     assert (BACKUPS / backup_id / "main.dump").stat().st_size == stores["main"]["files"][0]["size"]
 
@@ -45,6 +49,14 @@ def test_restore_brings_dropped_rows_back_then_is_idempotent(fresh_backup, maint
     # clients may add rows after it, never fewer than the backup held.
     assert "main: row counts match the manifest" in first.text
     assert "secondary: row counts match the manifest" in first.text
+    # The safety backup, taken in maintenance, counted the live tables: coffee_logs was dropped.
+    safety = manifest(re.search(r"safety_backup=(\S+)", first.text).group(1))
+    safety_main = {store["name"]: store for store in safety["stores"]}["main"]
+    assert safety["kind"] == "safety"
+    assert safety_main["verification"] == {
+        "pg_restore_list": "ok", "rows_read_back": False, "rows_counted_live": True}
+    assert "public.coffee_logs" not in safety_main["row_counts"]
+    assert safety_main["row_counts"]["public.heart_rates"] == stores["main"]["row_counts"]["public.heart_rates"]
     assert pg_count("coffee_logs") >= expected_logs
     assert sqlite_count() >= expected_audit
     assert canary_present(described["canary"]) == (True, True)
