@@ -90,8 +90,13 @@ requests:
   description: Number of API requests made (retries included).
   returned: always
   type: int
+elapsed:
+  description: Seconds spent on the API requests of the whole fleet (wall time).
+  returned: always
+  type: float
 """
 
+import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -166,6 +171,7 @@ def main() -> None:
     workers = max(1, min(module.params["concurrency"], len(apps) or 1))
     client = pooled_client(module.params, workers)
     wanted = module.params["maintenance"]
+    started = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(lambda app: converge_app(client, app, wanted, module.check_mode), apps))
@@ -178,6 +184,7 @@ def main() -> None:
     result: dict[str, t.Any] = dict(
         changed=bool(changed_apps), apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
         requests=sum(record.attempts for record in client.history),
+        elapsed=round(time.monotonic() - started, 3),
     )
     if module._diff:
         result["diff"] = {

@@ -45,12 +45,17 @@ options:
     description:
       - With O(state=restored), must be the app name; a guard against restoring into the wrong app.
     type: str
-  force:
+  after:
     description:
-      - With O(state=restored), restore even when the newest restore of the app came from the same backup,
-        for example when rows were written or deleted since (which the module cannot see).
-    type: bool
-    default: false
+      - Number of a transfer (3 for V(b003), 4 for V(r004)) after which the work counts as done. Read the
+        newest transfer number first and pass it, so that a retried task finds what an earlier attempt did
+        instead of doing it twice.
+      - With O(state=captured), a backup numbered higher (running or succeeded) is the capture; it is waited
+        for and returned, and no other is taken.
+      - With O(state=restored), only a restore numbered higher counts as having restored O(backup). So the
+        backup is restored again even when the newest earlier restore came from it, for example because rows
+        were written or deleted since (which the module cannot see).
+    type: int
   hour:
     description:
       - With O(state=scheduled), the hour of the day (0-23) at which the daily backup runs.
@@ -196,6 +201,11 @@ def capture(hm: HerokuModule, addon: dict) -> None:
     if running:
         backup = settle(hm, running[0])
         hm.exit(False, backup=describe_transfer(backup), attached=True)
+    after = hm.params["after"]
+    taken = [tr for tr in of_kind(transfers, "backup") if after is not None and (tr.get("num") or 0) > after
+             and transfer_status(tr) == "succeeded"]
+    if taken:
+        hm.exit(False, backup=describe_transfer(taken[-1]), attached=True)
     if hm.check_mode:
         hm.exit(True, before=None, after={"backup": "new"}, attached=False)
     hm.doing(f"capturing a backup of {hm.params['database']}")
@@ -272,9 +282,10 @@ def restore(hm: HerokuModule, addon: dict) -> None:
         hm.exit(False, backup=describe_transfer(backup), restore=describe_transfer(done), attached=True)
     if running:
         hm.fail(f"Heroku app {hm.app!r}: another restore ({describe_transfer(running[0])['name']}) is running")
-    last = restores[0] if restores else None
-    before = {"restored_from": last_restored_backup(last, of_kind(transfers, "backup"))}
-    if last and transfer_status(last) == "succeeded" and restored_from(last, backup) and not hm.params["force"]:
+    after = hm.params["after"]
+    last = next((r for r in restores if after is None or (r.get("num") or 0) > after), None)
+    before = {"restored_from": last_restored_backup(restores[0] if restores else None, of_kind(transfers, "backup"))}
+    if last and transfer_status(last) == "succeeded" and restored_from(last, backup):
         hm.exit(False, before=before, after=before, backup=describe_transfer(backup),
                 restore=describe_transfer(last), attached=False)
     if hm.check_mode:
@@ -345,7 +356,7 @@ def main() -> None:
         database=dict(type="str", default="DATABASE"),
         backup=dict(type="str"),
         confirm=dict(type="str"),
-        force=dict(type="bool", default=False),
+        after=dict(type="int"),
         hour=dict(type="int"),
         timezone=dict(type="str", default="UTC"),
     )

@@ -195,6 +195,9 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "appops-heroku-emulator/1.0"
+    # Headers and body go out in two writes; with Nagle on, the second waits for the client's
+    # delayed ACK (~40 ms on Linux) and every keep-alive request took ~45 ms instead of ~1 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         return  # the request log replaces access logging

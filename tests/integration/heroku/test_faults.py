@@ -1,0 +1,199 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The procedures under a flaky API (20 % 5xx, 429 bursts), with the API down, and at -vvvv."""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+import time
+import typing as t
+
+import pytest
+
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
+    API,
+    LAB_DIR,
+    lab_token,
+    source_tarball,
+)
+
+pytestmark = pytest.mark.integration
+
+STAGING = "sc-mvp-staging"
+PROD = "sc-mvp-production"
+
+
+class FlakyApi:
+    """20 % of API requests answer 503; every 10 s a burst of three 429s (Retry-After: 1)."""
+
+    def __init__(self, emulator: t.Any, error_rate: float = 0.2, burst: int = 3, every_s: float = 10.0) -> None:
+        self.emulator, self.error_rate, self.burst, self.every_s = emulator, error_rate, burst, every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._bursts, daemon=True)
+
+    def _bursts(self) -> None:
+        while not self.stop.is_set():
+            self.emulator.faults(error_rate=self.error_rate, error_status=503, rate_limit_burst=self.burst)
+            self.stop.wait(self.every_s)
+
+    def __enter__(self) -> FlakyApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.emulator.clear_faults()
+
+
+def test_every_procedure_succeeds_on_a_flaky_api_without_duplicate_writes(emulator, playbook, blobs):
+    url = blobs("flaky-good.tar.gz", source_tarball())
+    app = f"/apps/{STAGING}"
+    steps: list[tuple[str, dict, list[str]]] = [
+        ("maintenance.yml", {"state": "on"}, [f"PATCH {app}"]),
+        ("maintenance.yml", {"state": "on"}, []),
+        ("scale.yml", {"service": "web", "replicas": 2, "size": "standard-1x"}, [f"PATCH {app}/formation"]),
+        ("scale.yml", {"service": "web", "replicas": 2, "size": "standard-1x"}, []),
+        ("rollback.yml", {}, [f"POST {app}/releases"]),
+        ("rollback.yml", {}, []),
+        ("deploy.yml", {"ref": "v3.0.0", "source_url": url}, [f"POST {app}/builds", f"POST {app}/dynos"]),
+        ("deploy.yml", {"ref": "v3.0.0", "source_url": url}, []),
+        ("backup.yml", {}, ["backups"]),
+        # Maintenance is on already: the restore leaves it on; a safety backup, one restore.
+        ("restore.yml", {}, ["backups", "restores"]),
+        ("restore.yml", {}, []),
+        ("config.yml", {"config": {"FEATURE_FLAG": "on"}}, [f"PATCH {app}/config-vars"]),
+        ("config.yml", {"config": {"FEATURE_FLAG": "on"}}, []),
+        ("maintenance.yml", {"state": "off"}, [f"PATCH {app}"]),
+    ]
+    with FlakyApi(emulator):
+        for procedure, extra, expected in steps:
+            seq = emulator.last_seq()
+            run = playbook(procedure, STAGING, extra)
+            assert run.rc == 0, f"{procedure} {extra} failed under faults:\n{run.raw[-6000:]}"
+            writes = emulator.writes_since(seq)
+            # Backups API paths carry the add-on id: compare by their last segment.
+            shown = [w.rsplit("/", 1)[-1] if "/client/v11/" in w else w for w in writes]
+            assert shown == expected, (procedure, extra, writes)
+            failed = [r for r in emulator.requests_since(seq) if r["status"] in (429, 503)]
+            print(f"{procedure} {extra}: {len(failed)} injected faults absorbed, writes {shown}")
+    state = emulator.state(STAGING)
+    assert state["maintenance"] is False
+    assert state["formation"]["web"] == {"quantity": 2, "size": "Standard-1X"}
+    assert state["config_vars"]["FEATURE_FLAG"] == "on"
+    assert [r["description"] for r in state["releases"] if r["description"].startswith("Rollback")] == ["Rollback to v4"]
+    assert emulator.rows(STAGING) == {"workers": 40, "shifts": 20, "assignments": 60}
+
+
+def test_api_unreachable_fails_clearly_and_changes_nothing(emulator, playbook):
+    before = {app: emulator.state(app) for app in (STAGING, PROD)}
+    closed = {"HEROKU_API_URL": "http://127.0.0.1:9", "HEROKU_DATA_API_URL": "http://127.0.0.1:9"}
+    fast = {"heroku_task_retries": 1, "heroku_task_retry_delay": 1}
+    for procedure, app, extra in (("maintenance.yml", STAGING, {"state": "on"}),
+                                  ("restore.yml", PROD, {"confirm": PROD}),
+                                  ("rollback.yml", PROD, {"confirm": PROD})):
+        run = playbook(procedure, app, {**extra, **fast}, env=closed)
+        assert run.rc != 0
+        assert "connection failed" in run.output or "Connection refused" in run.output, run.output[-3000:]
+        assert "127.0.0.1:9" in run.output or "/apps/" in run.output
+    after = {app: emulator.state(app) for app in (STAGING, PROD)}
+    for app in before:
+        for key in ("maintenance", "current_release", "formation", "transfers", "config_vars"):
+            assert after[app][key] == before[app][key], (app, key)
+
+
+class Relay:
+    """A TCP relay to the emulator's API that can drop every connection (an API outage)."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.split("//", 1)[1].split(":")
+        self.upstream = (host, int(port))
+        self.broken = threading.Event()
+        relay = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                if relay.broken.is_set():
+                    return
+                with socket.create_connection(relay.upstream) as server:
+                    other = threading.Thread(target=relay.pump, args=(server, self.request), daemon=True)
+                    other.start()
+                    relay.pump(self.request, server)
+                    other.join(5)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Pipe)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while (data := source.recv(65536)) and not self.broken.is_set():
+                target.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self) -> Relay:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
+    """The API goes away right after maintenance went on: the restore fails at its next step, and
+    the always-branch keeps trying until the API is back and puts maintenance back off."""
+    outage_s = 12
+
+    def break_after_maintenance_on(relay: Relay) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not emulator.state(PROD)["maintenance"]:
+            time.sleep(0.02)
+        relay.broken.set()
+        time.sleep(outage_s)
+        relay.broken.clear()
+
+    with Relay(API) as relay:
+        watcher = threading.Thread(target=break_after_maintenance_on, args=(relay,), daemon=True)
+        watcher.start()
+        run = playbook("restore.yml", PROD, {"confirm": PROD, "heroku_task_retries": 0,
+                                             "heroku_maintenance_retries": 15, "heroku_maintenance_retry_delay": 2},
+                       env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url})
+        watcher.join(150)
+    assert run.rc != 0
+    assert "Restore of sc-mvp-production from b001 FAILED" in run.output and "connection failed" in run.output
+    state = emulator.state(PROD)
+    assert state["maintenance"] is False, "maintenance was left on after the outage"
+    assert [t for t in state["transfers"] if t["to_type"] == "pg_restore"] == [], "a restore started"
+    assert not (LAB_DIR / "heroku-apps" / PROD / "lock.json").exists(), "the lock was not released"
+
+
+def test_no_secret_in_verbose_output(emulator, playbook, tmp_path):
+    secret_values = [lab_token(), "new-sheet-secret-90210",
+                     *(emulator.config_var("micmap-api", key) for key in ("MONGODB_URI", "SHEET_ID", "REDIS_URL")),
+                     *(emulator.config_var(PROD, key) for key in ("DATABASE_URL", "SECRET_KEY_BASE"))]
+    # The database password alone, as it sits inside DATABASE_URL.
+    secret_values.append(emulator.config_var(PROD, "DATABASE_URL").split("://", 1)[1].split("@")[0].split(":")[1])
+    secret_vars = tmp_path / "config.json"
+    secret_vars.write_text(json.dumps({"config": {"SHEET_ID": "new-sheet-secret-90210"}}))
+    runs = [
+        # A secret is passed in a vars file, as it should be: ansible-playbook itself echoes -e values at -vvvv.
+        playbook("config.yml", "micmap-api", verbosity=4, extra_file=secret_vars),
+        playbook("cache_flush.yml", "micmap-api", verbosity=4),
+        playbook("backup.yml", PROD, verbosity=4),
+        playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b002"}, verbosity=4),
+        playbook("maintenance.yml", "micmap-api", {"state": "off"}, verbosity=4),
+    ]
+    for run in runs:
+        assert run.rc == 0, run.raw[-4000:]
+        for secret in secret_values:
+            assert secret not in run.raw, f"a secret ({secret[:4]}...) appears in the output"
+        assert "signature=" not in run.raw, "a signed backup URL appears in the output"
