@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # PostgreSQL 15 for the coffee-tracker lab, on the plain base image (the role the official
 # image's entrypoint plays): initialise the cluster in the volume on first start, then run the
 # server as user postgres on 127.0.0.1:${PGPORT}.
@@ -79,9 +79,34 @@ SQL
   echo "initialised cluster in $PGDATA with database $POSTGRES_DB owned by $POSTGRES_USER"
 }
 
+# The volume outlives the project directory (and its .env): a lab re-created elsewhere on the
+# same machine brings a new password, so the role is brought in line with .env whenever the
+# password differs from the one the cluster was last given (remembered as a hash).
+sync_credentials() {
+  local want have
+  want="$(printf '%s' "$POSTGRES_USER:$POSTGRES_PASSWORD" | sha256sum | cut -d' ' -f1)"
+  have="$(cat "$PGDATA/.lab-credentials" 2>/dev/null || true)"
+  [ "$want" = "$have" ] && return 0
+  as_postgres pg_ctl --pgdata="$PGDATA" --silent --wait \
+    -o "-c listen_addresses='' -c port=${PGPORT}" start
+  as_postgres psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --username=postgres --dbname=postgres \
+    --set user="$POSTGRES_USER" --set password="$POSTGRES_PASSWORD" --set db="$POSTGRES_DB" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN SUPERUSER', :'user')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'user') \gexec
+ALTER ROLE :"user" WITH LOGIN PASSWORD :'password';
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+  as_postgres pg_ctl --pgdata="$PGDATA" --silent --wait --mode=fast stop
+  printf '%s\n' "$want" >"$PGDATA/.lab-credentials"
+  chown postgres:postgres "$PGDATA/.lab-credentials"
+  echo "credentials of $POSTGRES_USER synchronised with the project's .env"
+}
+
 prepare_directories
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   initialise_cluster
 fi
+sync_credentials
 write_lab_settings
 exec setpriv --reuid=postgres --regid=postgres --init-groups -- postgres -D "$PGDATA"
