@@ -98,6 +98,9 @@ def serve(tokens: set[str], reset: bool = True) -> None:
     api_handler = type("BoundApiHandler", (ApiHandler,), {"lab": lab, "router": router})
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
+    # A fleet run opens dozens of connections at once; the default listen backlog of 5 makes
+    # the kernel drop the extra SYNs and those clients stall for a 1 s retransmit.
+    ThreadingHTTPServer.request_queue_size = 256
     api = ThreadingHTTPServer((HOST, API_PORT), api_handler)
     web = ThreadingHTTPServer((HOST, ROUTER_PORT), make_router_handler(lab))
     ensure_cert()
