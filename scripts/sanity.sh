@@ -17,7 +17,9 @@ mkdir -p "$COPY"
 # Local state, caches, generated files and the lab (repository tooling, not shipped: see
 # galaxy.yml build_ignore) are not part of the collection. tests/output is
 # ansible-test's own output in the copy: excluded, so --delete leaves it alone.
-rsync -a --delete \
+# --delete-excluded drops what an earlier, wider copy left behind; P keeps ansible-test's own
+# output and the copy's git repository.
+rsync -a --delete --delete-excluded --filter='P /tests/output' --filter='P /.git' \
   --exclude=/.venv --exclude=/.lab --exclude=/.collections --exclude=/build --exclude=/.git \
   --exclude=/.ansible --exclude=/.cache --exclude=/tests/output --exclude=node_modules \
   --exclude=__pycache__ --exclude=.pytest_cache --exclude='*.tar.gz' --exclude=/lab --exclude=/bench --exclude=/scripts \

@@ -28,6 +28,8 @@ TOKEN = "appops-lab-heroku-token"
 def lab_env() -> dict[str, str]:
     """Environment for lab-up.sh / lab-down.sh that targets the tests' own instance."""
     return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "HEROKU_EMU_CLI_ENV": str(CLI_ENV)}
+
+
 SCHEMA_PATH = Path(os.environ.get("APPOPS_SHARED_DIR", REPO.parent / "shared")) / "api-specs" / "heroku" / "schema.json"
 
 
@@ -90,4 +92,3 @@ def publish_source(blob_server: tuple[str, Path], name: str, lab_json: dict[str,
     base, folder = blob_server
     (folder / name).write_bytes(make_source_tarball(lab_json))
     return f"{base}/{name}"
-

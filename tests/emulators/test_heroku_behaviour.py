@@ -71,7 +71,7 @@ def test_requests_need_a_valid_bearer_token(lab: requests.Session) -> None:
 
 def test_rate_limit_answers_429_when_the_bucket_is_empty(lab: requests.Session) -> None:
     requests.post(f"{API}/__lab/rate-limit", json={"capacity": 5, "refill_per_minute": 0}, timeout=5)
-    remaining = [int(lab.get(f"{API}/apps/{PROD}").headers["RateLimit-Remaining"]) for _ in range(5)]
+    remaining = [int(lab.get(f"{API}/apps/{PROD}").headers["RateLimit-Remaining"]) for _attempt in range(5)]
     assert remaining == [4, 3, 2, 1, 0]
     limited = lab.get(f"{API}/apps/{PROD}")
     assert limited.status_code == 429
@@ -87,7 +87,7 @@ def test_rate_limits_endpoint_reports_the_bucket(lab: requests.Session) -> None:
 
 def test_fault_burst_gives_429_with_retry_after_then_recovers(lab: requests.Session) -> None:
     requests.post(f"{API}/__lab/faults", json={"rate_limit_burst": 2}, timeout=5)
-    codes = [lab.get(f"{API}/apps/{PROD}") for _ in range(3)]
+    codes = [lab.get(f"{API}/apps/{PROD}") for _attempt in range(3)]
     assert [r.status_code for r in codes] == [429, 429, 200]
     assert codes[0].headers["Retry-After"] == "1"
 
@@ -109,7 +109,7 @@ def test_fault_error_rate_and_latency(lab: requests.Session) -> None:
 def test_seeded_error_rate_is_reproducible(lab: requests.Session) -> None:
     def pattern() -> list[int]:
         requests.post(f"{API}/__lab/faults", json={"error_rate": 0.5, "seed": 42}, timeout=5)
-        return [lab.get(f"{API}/account").status_code for _ in range(12)]
+        return [lab.get(f"{API}/account").status_code for _attempt in range(12)]
 
     first = pattern()
     assert first == pattern()
@@ -194,7 +194,7 @@ def test_one_off_runner_reads_the_real_database(lab: requests.Session) -> None:
     assert final["state"] == "complete"
     assert output.splitlines() == ["Workers: 250", "Assignments: 400"]
     execute(PROD, "DELETE FROM assignments WHERE id > 100")
-    output, _ = run_dyno(lab, PROD, 'rails runner "puts Assignment.count"')
+    output, _final = run_dyno(lab, PROD, 'rails runner "puts Assignment.count"')
     assert output == "100"
 
 
@@ -203,7 +203,7 @@ def test_exit_code_marker_and_crashed_state(lab: requests.Session) -> None:
     assert output == f"{MARKER} 1"
     output, final = run_dyno(lab, PROD, f'sh -c "exit 3" ; echo "{MARKER} $?"')
     assert output == f"{MARKER} 3" and final["state"] == "complete"
-    _, final = run_dyno(lab, PROD, "exit 4")
+    _output, final = run_dyno(lab, PROD, "exit 4")
     assert final["state"] == "crashed"
     assert app_state(PROD)["oneoffs"][final["name"]]["exit_status"] == 4
 
@@ -228,9 +228,9 @@ def test_build_release_migrate_and_crash_rollback(lab: requests.Session, blob_se
                     and b)
     assert done["status"] == "succeeded" and done["release"]["id"]
     wait_for(lambda: lab.get(f"{API}/apps/{PROD}/releases/10").json()["current"])
-    before, _ = run_dyno(lab, PROD, 'rails runner "puts ActiveRecord::Base.connection.migration_context.current_version"')
-    _, migrated = run_dyno(lab, PROD, "rails db:migrate")
-    after, _ = run_dyno(lab, PROD, 'rails runner "puts ActiveRecord::Base.connection.migration_context.current_version"')
+    before, _before_final = run_dyno(lab, PROD, 'rails runner "puts ActiveRecord::Base.connection.migration_context.current_version"')
+    _migrate_output, migrated = run_dyno(lab, PROD, "rails db:migrate")
+    after, _after_final = run_dyno(lab, PROD, 'rails runner "puts ActiveRecord::Base.connection.migration_context.current_version"')
     assert migrated["state"] == "complete"
     assert int(before) < 20251201000000 == int(after)
 

@@ -70,7 +70,7 @@ def test_restore_brings_dropped_rows_back_then_is_idempotent(fresh_backup, maint
 
 
 def test_corrupt_backup_is_refused_and_data_untouched(fresh_backup):
-    backup_id, _ = fresh_backup
+    backup_id, _manifest = fresh_backup
     corrupt_id = "20000101T000000Z"
     corrupt_dir = BACKUPS / corrupt_id
     shutil.copytree(BACKUPS / backup_id, corrupt_dir)
