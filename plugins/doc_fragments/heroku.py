@@ -68,3 +68,18 @@ options:
     type: float
     default: 3
 """
+
+    # The attributes every read-only _info module shares.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.heroku]
+"""

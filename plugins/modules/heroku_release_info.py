@@ -30,17 +30,7 @@ extends_documentation_fragment:
   - appops.runbooks.heroku
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.heroku]
+  - appops.runbooks.heroku.INFO_MODULE
 seealso:
   - module: appops.runbooks.heroku_release
 author:
