@@ -271,3 +271,47 @@ def read_deployed(path: str | None) -> dict[str, t.Any]:
 def age_seconds(created_at: str, now: datetime.datetime | None = None) -> float:
     now = now or utc_now()
     return (now - parse_time(created_at)).total_seconds()
+
+
+def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str) -> dict[str, t.Any]:
+    """Whether the database still holds ``backup_id``: the marker of the last restore against now.
+
+    Anything unknown means restore again, so a wrong answer can only cost a needless restore,
+    never skip a needed one.
+    """
+    def verdict(needs: bool, reason: str) -> dict[str, t.Any]:
+        return {"needs_restore": needs, "reason": reason}
+
+    if not isinstance(marker, dict) or not marker:
+        return verdict(True, "no record of a previous restore")
+    if marker.get("backup_id") != backup_id:
+        return verdict(True, f"database was last restored from {marker.get('backup_id')}, not {backup_id}")
+    if marker.get("sha256") != sha256:
+        return verdict(True, "backup file differs from the one restored before")
+    if not isinstance(current, dict):
+        return verdict(True, "could not read the database")
+    recorded = marker.get("tables") or {}
+    if sorted(recorded) != sorted(current):
+        return verdict(True, "the set of tables changed since the restore")
+    for table, then in recorded.items():
+        now = current[table] or {}
+        if str(now.get("oid")) != str(then.get("oid")):
+            return verdict(True, f"table {table} was dropped or recreated since the restore")
+        if int(now.get("rows", -1)) != int(then.get("rows", -2)):
+            return verdict(True, f"table {table} has {now.get('rows')} rows, {then.get('rows')} after the restore")
+        if int(now.get("newer", 1)) != 0:
+            return verdict(True, f"table {table} has {now.get('newer')} rows written since the restore")
+    return verdict(False, f"database still holds backup {backup_id} (no table changed since it was restored)")
+
+
+def row_count_mismatches(expected: t.Any, actual: t.Any) -> list[str]:
+    """Tables whose row count differs from the manifest, as readable strings."""
+    expected = expected or {}
+    actual = actual or {}
+    problems = []
+    for table in sorted(expected):
+        if table not in actual:
+            problems.append(f"{table}: missing (expected {expected[table]} rows)")
+        elif int(actual[table]) != int(expected[table]):
+            problems.append(f"{table}: {actual[table]} rows, expected {expected[table]}")
+    return problems

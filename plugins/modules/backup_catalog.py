@@ -59,7 +59,9 @@ options:
     type: dict
     default: {}
   keep_last:
-    description: Retention, number of newest backups to keep. Unset keeps any number.
+    description:
+      - Retention, number of newest backups to keep. Unset keeps any number.
+      - With O(state=present) retention runs once the manifest is written, keeping the new backup.
     type: int
   max_age_days:
     description: Retention, delete backups older than this many days.
@@ -120,7 +122,7 @@ manifest:
   type: dict
 deleted:
   description: Backup ids removed by retention.
-  returned: state=pruned
+  returned: state=pruned, or state=present with O(keep_last) or O(max_age_days)
   type: list
   elements: str
 kept:
@@ -178,7 +180,19 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
     )
     if not module.check_mode:
         _backup.finalize(path, manifest)
-    return {"changed": True, "backup_id": backup_id, "path": path, "manifest": manifest}
+    result = {"changed": True, "backup_id": backup_id, "path": path, "manifest": manifest}
+    if params["keep_last"] is not None or params["max_age_days"] is not None:
+        # Retention right after the backup is complete: never before, so a failed backup cannot
+        # cost an older good one. The new backup is always kept.
+        params["protect"] = list(params["protect"]) + [backup_id]
+        try:
+            result["deleted"] = run_pruned(module)["deleted"]
+        except (_backup.CatalogError, OSError) as error:
+            # The backup itself is complete and good: a retention problem must not fail (and
+            # so remove) it; the next backup retries the retention.
+            result["deleted"] = []
+            module.warn(f"backup {backup_id} is complete, but retention failed: {error}")
+    return result
 
 
 def run_pruned(module: AnsibleModule) -> dict[str, t.Any]:

@@ -58,3 +58,17 @@ def test_pruned_check_mode_deletes_nothing(tmp_path):
     assert planned["deleted"] == [first["backup_id"]] and os.path.exists(first["path"])
     done = run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned", "keep_last": 1})
     assert done["changed"] is True and not os.path.exists(first["path"]) and os.path.exists(second["path"])
+
+
+def test_present_with_retention_prunes_after_the_manifest_and_keeps_the_new_backup(tmp_path):
+    first, _first_finished = open_and_finish(tmp_path)
+    import time
+    time.sleep(1.1)
+    opened = run_module(backup_catalog, {"root": str(tmp_path), "state": "open"})
+    with open(os.path.join(opened["path"], "main.dump"), "wb") as handle:
+        handle.write(b"new")
+    finished = run_module(backup_catalog, {
+        "root": str(tmp_path), "app": "coffee-tracker", "backup_id": opened["backup_id"], "keep_last": 1,
+        "stores": [{"name": "main", "kind": "compose_postgres", "files": ["main.dump"]}]})
+    assert finished["changed"] is True and finished["deleted"] == [first["backup_id"]]
+    assert not os.path.exists(first["path"]) and os.path.exists(os.path.join(opened["path"], "manifest.json"))

@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PostgreSQL inside a Docker Compose service: exec, dump, restore, table fingerprints.
+
+Private to this collection. Commands run with ``docker exec`` in the service's container,
+which is found once by the labels Compose puts on it; every ``docker compose`` call costs a
+project load, and a restore makes several execs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import typing as t
+
+RunCommand = t.Callable[..., t.Tuple[int, str, str]]
+
+PROJECT_DIR_LABEL = "com.docker.compose.project.working_dir"
+SERVICE_LABEL = "com.docker.compose.service"
+# Every ordinary table of the database, named as pg_dump's COPY lines name them.
+USER_TABLES = r"""
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%'
+    AND n.nspname NOT LIKE 'pg\_temp%'"""
+# awk over `pg_restore --data-only --file=-`: the rows of each COPY block of the archive.
+COUNT_ARCHIVE_ROWS = r"""BEGIN {printf "ROWS {"}
+/^COPY / {table=$2; gsub(/"/, "\\\"", table); rows=0; copying=1; next}
+copying && /^\\\.$/ {printf "%s\"%s\": %d", sep, table, rows; sep=", "; copying=0; next}
+copying {rows++}
+END {print "}"}"""
+
+
+class ComposeError(Exception):
+    """A docker command failed; the message names the command, never the environment."""
+
+
+class ComposeService:
+    """One service of a Compose project on this host, reached through the docker CLI."""
+
+    def __init__(self, run_command: RunCommand, project_dir: str, service: str, docker: str = "docker") -> None:
+        self.run_command = run_command
+        self.project_dir = os.path.realpath(project_dir)
+        self.service = service
+        self.docker = docker
+        self._container: str | None = None
+
+    def container(self) -> str:
+        if self._container is None:
+            self._container = self._find_by_labels() or self._find_with_compose()
+        return self._container
+
+    def _find_by_labels(self) -> str | None:
+        rc, out, _err = self.run_command([
+            self.docker, "ps", "--quiet", "--no-trunc",
+            "--filter", f"label={PROJECT_DIR_LABEL}={self.project_dir}",
+            "--filter", f"label={SERVICE_LABEL}={self.service}",
+        ])
+        ids = out.split() if rc == 0 else []
+        return ids[0] if ids else None
+
+    def _find_with_compose(self) -> str:
+        # A project started with -f or --project-directory elsewhere carries another working_dir label.
+        rc, out, err = self.run_command([
+            self.docker, "compose", "--project-directory", self.project_dir, "ps", "--quiet", self.service,
+        ])
+        ids = out.split() if rc == 0 else []
+        if not ids:
+            raise ComposeError(
+                f"service {self.service!r} of the Compose project in {self.project_dir} is not running"
+                f"{': ' + err.strip()[:300] if err.strip() else ''}"
+            )
+        return ids[0]
+
+    def exec(self, argv: t.Sequence[str], env: t.Mapping[str, str] | None = None) -> tuple[int, str, str]:
+        command = [self.docker, "exec"]
+        for name, value in (env or {}).items():
+            command += ["--env", f"{name}={value}"]
+        command += [self.container(), *argv]
+        return self.run_command(command)
+
+    def exec_or_raise(self, argv: t.Sequence[str], what: str, env: t.Mapping[str, str] | None = None) -> str:
+        rc, out, err = self.exec(argv, env)
+        if rc != 0:
+            raise ComposeError(f"{what} failed (exit {rc}): {err.strip()[-800:] or out.strip()[-800:]}")
+        return out
+
+
+class Postgres:
+    """A database in a Compose service, with the client tools of the service's image."""
+
+    def __init__(self, service: ComposeService, database: str, user: str, port: int) -> None:
+        self.service = service
+        self.database = database
+        self.user = user
+        self.port = port
+
+    def connection_args(self) -> list[str]:
+        return [f"--username={self.user}", f"--port={self.port}", f"--dbname={self.database}"]
+
+    def psql_argv(self, sql: str) -> list[str]:
+        return ["psql", "--no-psqlrc", "--no-align", "--tuples-only", "--quiet", "--set=ON_ERROR_STOP=1",
+                *self.connection_args(), "--command", sql]
+
+    def query_json(self, sql: str, what: str) -> t.Any:
+        out = self.service.exec_or_raise(self.psql_argv(sql), what)
+        return json.loads(out)
+
+    def fingerprint(self, since_xid: str | int | None = None, with_xid: bool = False) -> dict[str, t.Any]:
+        """{server_version, xid, tables: {name: {oid, rows, newer}}} of the live database."""
+        return self.query_json(fingerprint_sql(since_xid, with_xid), "reading the tables")
+
+    def dump(self, path: str, compression: int) -> None:
+        self.service.exec_or_raise(
+            ["pg_dump", "--format=custom", f"--compress={compression}", *self.connection_args(), f"--file={path}"],
+            "pg_dump",
+        )
+
+    def verify_dump(self, path: str, rows_from_live_tables: bool) -> dict[str, t.Any]:
+        """One exec: pg_restore --list proves the archive complete, then versions and row counts.
+
+        Row counts come from the archive itself (its own snapshot) unless nothing writes, when
+        an exact count(*) of the live tables gives the same numbers without reading it back.
+        """
+        counts = (f"{shlex.join(self.psql_argv(live_rows_sql()))}" if rows_from_live_tables
+                  else f'pg_restore --data-only --file=- "$0" | awk {shlex.quote(COUNT_ARCHIVE_ROWS)}')
+        script = (f'pg_restore --list "$0" > /dev/null && pg_dump --version && pg_restore --version && '
+                  f"{shlex.join(self.psql_argv(SERVER_VERSION_SQL))} && {counts}")
+        out = self.service.exec_or_raise(["bash", "-o", "pipefail", "-c", script, path], "verifying the dump")
+        return parse_verification(out)
+
+    def restore(self, path: str, jobs: int, pgoptions: str) -> None:
+        self.service.exec_or_raise(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", f"--jobs={jobs}", *self.connection_args(), path],
+            "pg_restore",
+            env={"PGOPTIONS": pgoptions} if pgoptions else None,
+        )
+
+
+SERVER_VERSION_SQL = "SELECT 'SERVER_VERSION ' || current_setting('server_version')"
+
+
+def exact_count(alias: str = "n") -> str:
+    return (f"(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', "
+            f"{alias}.nspname, c.relname), false, true, '')))[1]::text::bigint")
+
+
+def live_rows_sql() -> str:
+    return ("SELECT 'ROWS ' || coalesce(json_object_agg(format('%I.%I', n.nspname, c.relname), "
+            f"{exact_count()}), '{{}}'::json)::text" + USER_TABLES)
+
+
+def fingerprint_sql(since_xid: str | int | None = None, with_xid: bool = False) -> str:
+    """Per table: oid (new when a table is recreated), exact rows and, given the xid of the
+    last restore, the rows written after it (xmin newer than that xid)."""
+    if since_xid not in (None, ""):
+        newer = (f"(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I "
+                 f"WHERE age(xmin) < age(%L::xid)', n.nspname, c.relname, '{int(since_xid)}'), "
+                 f"false, true, '')))[1]::text::bigint")
+    else:
+        newer = "0::bigint"
+    xid = "(pg_current_xact_id()::text::bigint % 4294967296)::text" if with_xid else "''"
+    return (
+        "SELECT json_build_object('server_version', current_setting('server_version'), "
+        f"'xid', {xid}, "
+        "'tables', coalesce(json_object_agg(t.name, json_build_object('oid', t.oid, 'rows', t.rows, "
+        "'newer', t.newer)), '{}'::json)) FROM ("
+        f"SELECT format('%I.%I', n.nspname, c.relname) AS name, c.oid::bigint AS oid, {exact_count()} AS rows, "
+        f"{newer} AS newer" + USER_TABLES + ") t"
+    )
+
+
+def parse_verification(out: str) -> dict[str, t.Any]:
+    lines = out.splitlines()
+    rows = next((line[5:] for line in lines if line.startswith("ROWS ")), None)
+    version = next((line[15:].strip() for line in lines if line.startswith("SERVER_VERSION ")), None)
+    if rows is None or version is None:
+        raise ComposeError(f"verifying the dump gave no row counts or server version: {out.strip()[-400:]}")
+    tools = [line for line in lines if line.startswith(("pg_dump ", "pg_restore "))]
+    return {
+        "row_counts": json.loads(rows),
+        "server_version": version,
+        "tool_versions": {"pg_dump": tools[0] if tools else "", "pg_restore": tools[1] if len(tools) > 1 else ""},
+    }
+
+
+def rows_of(fingerprint: t.Mapping[str, t.Any]) -> dict[str, int]:
+    return {table: int(facts["rows"]) for table, facts in (fingerprint.get("tables") or {}).items()}
+
+
+def read_marker(path: str) -> dict[str, t.Any]:
+    """The marker of the last restore, {} when there is none (a first restore)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        # A damaged marker proves nothing: restore again.
+        return {}
+    return data if isinstance(data, dict) else {}

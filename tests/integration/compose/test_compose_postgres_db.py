@@ -1,0 +1,82 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""compose_postgres_db against the lab's PostgreSQL service: dump, plan (check mode), restore, re-run."""
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+
+import pytest
+
+from ansible_collections.appops.runbooks.plugins.modules import compose_postgres_db
+from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
+    BACKUPS, PROJECT, pg_count, pg_execute)
+from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
+
+pytestmark = pytest.mark.integration
+
+DATABASE = {"project_dir": str(PROJECT), "service": "postgres", "database": "coffee_db", "user": "coffee", "port": 15432}
+
+
+@pytest.fixture
+def dump(lab_up):
+    """A fresh dump of the lab database in a directory of its own under the mounted backups."""
+    name = f"module-test-{uuid.uuid4().hex[:8]}"
+    (BACKUPS / name).mkdir(mode=0o777)
+    (BACKUPS / name).chmod(0o777)
+    yield name
+    shutil.rmtree(BACKUPS / name, ignore_errors=True)
+
+
+def test_dump_then_restore_is_planned_done_and_idempotent(dump, tmp_path):
+    path = f"/backups/{dump}/main.dump"
+    dumped = run_module(compose_postgres_db, {**DATABASE, "state": "dumped", "path": path})
+    assert dumped["changed"] is True
+    assert dumped["verification"] == {"pg_restore_list": "ok", "rows_read_back": True, "rows_counted_live": False}
+    assert dumped["row_counts"]["public.heart_rates"] == pg_count("heart_rates")
+    assert dumped["server_version"].startswith("15.") and dumped["tool_versions"]["pg_restore"].startswith("pg_restore")
+    assert (BACKUPS / dump / "main.dump").stat().st_size > 0
+
+    marker = tmp_path / "restore-main.json"
+    restore = {**DATABASE, "state": "restored", "path": path, "backup_id": dump, "sha256": "a" * 64,
+               "marker": str(marker), "expected_row_counts": dumped["row_counts"],
+               "pgoptions": "-c wal_compression=off"}
+    # Check mode is the plan: no marker yet, so a restore is needed, and nothing is written.
+    planned = run_module(compose_postgres_db, restore, check_mode=True)
+    assert planned["changed"] is True and planned["plan"]["reason"] == "no record of a previous restore"
+    assert not marker.exists()
+
+    pg_execute("INSERT INTO heart_rates (bpm) VALUES (61)")
+    restored = run_module(compose_postgres_db, restore)
+    assert restored["changed"] is True, restored
+    assert pg_count("heart_rates") == dumped["row_counts"]["public.heart_rates"]
+    written = json.loads(marker.read_text(encoding="utf-8"))
+    assert written["backup_id"] == dump and written["tables"]["public.heart_rates"]["rows"] == pg_count("heart_rates")
+
+    again = run_module(compose_postgres_db, restore)
+    assert again["changed"] is False and "still holds" in again["plan"]["reason"]
+
+    # A row written after the restore is seen by transaction id, even with the same count elsewhere.
+    pg_execute("INSERT INTO heart_rates (bpm) VALUES (62)")
+    replan = run_module(compose_postgres_db, restore, check_mode=True)
+    assert replan["changed"] is True and "heart_rates" in replan["plan"]["reason"]
+    run_module(compose_postgres_db, restore)
+    assert pg_count("heart_rates") == dumped["row_counts"]["public.heart_rates"]
+
+
+def test_row_counts_that_differ_fail_and_leave_no_marker(dump, tmp_path):
+    path = f"/backups/{dump}/main.dump"
+    dumped = run_module(compose_postgres_db, {**DATABASE, "state": "dumped", "path": path})
+    marker = tmp_path / "restore-main.json"
+    wrong = dict(dumped["row_counts"], **{"public.heart_rates": dumped["row_counts"]["public.heart_rates"] + 5})
+    failed = run_module(compose_postgres_db, {
+        **DATABASE, "state": "restored", "path": path, "backup_id": dump, "sha256": "b" * 64,
+        "marker": str(marker), "expected_row_counts": wrong, "force": True})
+    assert failed["failed"] is True and "public.heart_rates" in failed["msg"] and "expected" in failed["msg"]
+    assert not marker.exists()
+
+
+def test_a_service_that_is_not_running_fails_clearly(tmp_path):
+    result = run_module(compose_postgres_db, {**DATABASE, "project_dir": str(tmp_path), "state": "dumped",
+                                              "path": "/backups/x/main.dump"})
+    assert result["failed"] is True and "is not running" in result["msg"]
