@@ -83,3 +83,20 @@ attributes:
     support: full
     membership: [appops.runbooks.heroku]
 """
+
+    # The attributes every module that changes things shares. A module overrides single keys by
+    # setting them in its own attributes (for example diff_mode support or check_mode details).
+    # List it before ansible.builtin.action_common_attributes: a key set by the module or an earlier
+    # fragment wins over a later fragment, and ACTIONGROUPS sets action_group to no membership.
+    WRITE_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.heroku]
+"""

@@ -37,18 +37,9 @@ options:
     default: 16
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.heroku]
 seealso:
   - module: appops.runbooks.heroku_app
 author:

@@ -41,19 +41,12 @@ options:
     default: false
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
-  check_mode:
-    support: full
   diff_mode:
-    support: full
     details: Keys are shown; every value is masked, with C((changed)) marking values that change.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.heroku]
 seealso:
   - module: appops.runbooks.heroku_app
 author:

@@ -56,19 +56,14 @@ options:
 extends_documentation_fragment:
   - appops.runbooks.heroku
   - appops.runbooks.heroku.WAIT
+  - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
-    support: full
     details: Nothing is sent; the result says what would run.
   diff_mode:
     support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.heroku]
 notes:
   - With O(state=run) and O(wait=false) the dyno is started detached (C(heroku run:detached)) and the
     module returns at once without output or exit status.

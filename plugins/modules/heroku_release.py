@@ -36,19 +36,12 @@ options:
 extends_documentation_fragment:
   - appops.runbooks.heroku
   - appops.runbooks.heroku.WAIT
+  - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
-    support: full
     details: Returns the rollback release as it would be created (C(status=pending), no id).
-  diff_mode:
-    support: full
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.heroku]
 notes:
   - A rollback does not undo database migrations.
 seealso:

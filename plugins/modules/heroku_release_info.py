@@ -28,9 +28,10 @@ options:
     default: 10
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  # Before the builtin attributes: the first fragment to set an attribute wins.
+  - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - appops.runbooks.heroku.INFO_MODULE
 seealso:
   - module: appops.runbooks.heroku_release
 author:

@@ -30,7 +30,7 @@ options:
     description: Whether maintenance is on.
     type: bool
     required: true
-  message:
+  notice:
     description: Message shown while maintenance is on (written only when the file is created).
     type: str
     default: Down for maintenance, back soon.
@@ -89,7 +89,7 @@ def main() -> None:
         argument_spec=dict(
             path=dict(type="path", required=True),
             enabled=dict(type="bool", required=True),
-            message=dict(type="str", default="Down for maintenance, back soon."),
+            notice=dict(type="str", default="Down for maintenance, back soon."),
             by=dict(type="str", default="maintenance"),
             mode=dict(type="raw", default="0644"),
         ),
@@ -101,7 +101,7 @@ def main() -> None:
     if changed and not module.check_mode:
         try:
             if wanted:
-                content = {"enabled": True, "message": module.params["message"],
+                content = {"enabled": True, "message": module.params["notice"],
                            "since": _backup.format_time(_backup.utc_now()), "by": module.params["by"]}
                 temporary = f"{path}.tmp-{os.getpid()}"
                 with open(temporary, "w", encoding="utf-8") as handle:

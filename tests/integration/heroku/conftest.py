@@ -25,6 +25,8 @@ import psycopg2
 import pytest
 import requests
 
+from ansible_collections.appops.runbooks.lab.emulators.heroku.client import healthy, lab_token
+
 REPO = Path(__file__).resolve().parents[3]
 API = os.environ.get("HEROKU_API_URL", "http://127.0.0.1:18100").rstrip("/")
 ROUTER = os.environ.get("HEROKU_ROUTER_URL", "http://127.0.0.1:18101").rstrip("/")
@@ -33,22 +35,6 @@ WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 # POSTs that only read (attachment lookups, log streams, signed URLs): not side effects.
 READ_ONLY_POSTS = ("/actions/addon-attachments/resolve", "/actions/addons/resolve", "/log-sessions",
                    "/actions/public-url")
-
-
-def lab_token() -> str:
-    env_file = REPO / "lab" / "cli.env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("HEROKU_API_KEY="):
-                return line.split("=", 1)[1].strip()
-    return "appops-lab-heroku-token"
-
-
-def healthy() -> bool:
-    try:
-        return requests.get(f"{API}/__lab/health", timeout=3).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 class Emulator:
@@ -123,11 +109,11 @@ class Emulator:
 
 @pytest.fixture(scope="session")
 def emulator_up() -> str:
-    if not healthy():
+    if not healthy(API, timeout=3):
         started = subprocess.run([str(REPO / "lab" / "emulators" / "lab-up.sh")], capture_output=True, text=True,
                                  check=False, timeout=300)
         assert started.returncode == 0, f"lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
-    assert healthy(), f"the Heroku emulator does not answer on {API}"
+    assert healthy(API, timeout=3), f"the Heroku emulator does not answer on {API}"
     return API
 
 

@@ -18,35 +18,20 @@ from pathlib import Path
 import pytest
 import requests
 
+from ansible_collections.appops.runbooks.lab.emulators.heroku.client import healthy, lab_token
+
 REPO = Path(__file__).resolve().parents[3]
 API = os.environ.get("HEROKU_EMULATOR_URL", "http://127.0.0.1:18100")
-
-
-def lab_token() -> str:
-    """The lab token from lab/cli.env (written by lab-up.sh)."""
-    env_file = REPO / "lab" / "cli.env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("HEROKU_API_KEY="):
-                return line.split("=", 1)[1].strip()
-    return "appops-lab-heroku-token"
-
-
-def healthy() -> bool:
-    try:
-        return requests.get(f"{API}/__lab/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture(scope="session")
 def emulator() -> str:
     """The emulator's URL; starts the lab's emulators when they are not up."""
-    if not healthy():
+    if not healthy(API):
         started = subprocess.run([str(REPO / "lab" / "emulators" / "lab-up.sh")], capture_output=True,
                                  text=True, check=False, timeout=300)
         assert started.returncode == 0, f"lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
-    assert healthy(), f"the Heroku emulator does not answer on {API}"
+    assert healthy(API), f"the Heroku emulator does not answer on {API}"
     return API
 
 

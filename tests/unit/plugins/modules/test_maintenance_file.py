@@ -11,12 +11,12 @@ from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_modul
 
 def test_on_then_on_again_keeps_the_first_message(tmp_path):
     path = tmp_path / "maintenance.json"
-    first = run_module(maintenance_file, {"path": str(path), "enabled": True, "message": "back at 4", "by": "restore"})
+    first = run_module(maintenance_file, {"path": str(path), "enabled": True, "notice": "back at 4", "by": "restore"})
     assert first["changed"] is True and first["before"] is False and first["enabled"] is True
     content = json.loads(path.read_text(encoding="utf-8"))
     assert content["enabled"] is True and content["message"] == "back at 4" and content["by"] == "restore"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
-    again = run_module(maintenance_file, {"path": str(path), "enabled": True, "message": "other"})
+    again = run_module(maintenance_file, {"path": str(path), "enabled": True, "notice": "other"})
     assert again["changed"] is False and again["before"] is True
     assert json.loads(path.read_text(encoding="utf-8"))["message"] == "back at 4"
     assert [p.name for p in tmp_path.iterdir()] == ["maintenance.json"]
