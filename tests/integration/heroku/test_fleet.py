@@ -1,0 +1,70 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The maintenance playbook's fleet path: many Heroku apps switched by one task, against the emulator."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
+    API, REPO, Emulator, lab_token, run_playbook)
+
+pytestmark = pytest.mark.integration
+
+FLEET = [f"fleet-test-{index:02d}" for index in range(12)]
+
+
+@pytest.fixture
+def fleet(emulator: Emulator, tmp_path: Path) -> Path:
+    """Twelve emulated apps (above the fleet threshold of 10) and an inventory of them."""
+    for name in FLEET:
+        requests.delete(f"{API}/__lab/apps/{name}", timeout=10)
+        requests.post(f"{API}/__lab/apps", json={"name": name, "releases": 1}, timeout=10).raise_for_status()
+    inventory = tmp_path / "fleet.json"
+    inventory.write_text(json.dumps({"all": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": str(REPO / ".venv" / "bin" / "python"),
+                 "app_environment": "lab", "heroku_api_key": lab_token(), "heroku_api_url": API,
+                 "heroku_data_api_url": API},
+        "children": {"heroku_apps": {"vars": {"app_platform": "heroku"}, "hosts": {name: None for name in FLEET}}},
+    }}), encoding="utf-8")
+    yield inventory
+    for name in FLEET:
+        requests.delete(f"{API}/__lab/apps/{name}", timeout=10)
+
+
+def maintenance(emulator: Emulator) -> dict[str, bool]:
+    return {name: emulator.state(name)["maintenance"] for name in FLEET}
+
+
+def fleet_writes(emulator: Emulator, seq: int) -> list[str]:
+    return [write for write in emulator.writes_since(seq) if "/fleet-test-" in write]
+
+
+def test_fleet_on_off_in_one_task_each_and_idempotent(emulator: Emulator, fleet: Path):
+    seq = emulator.last_seq()
+    on = run_playbook("maintenance.yml", "all", {"state": "on"}, inventory=fleet)
+    assert on.rc == 0, on.output[-3000:]
+    assert "maintenance on: 12 of 12 apps changed" in on.output
+    # One fleet task ran once for the play: the recap shows the first host only.
+    assert "fleet-test-01 " not in on.raw.split("PLAY RECAP", 1)[1]
+    assert all(maintenance(emulator).values())
+    assert len(fleet_writes(emulator, seq)) == len(FLEET)
+
+    seq = emulator.last_seq()
+    again = run_playbook("maintenance.yml", "all", {"state": "on"}, inventory=fleet)
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+    assert fleet_writes(emulator, seq) == []
+
+    off = run_playbook("maintenance.yml", "all", {"state": "off"}, inventory=fleet)
+    assert off.rc == 0 and "maintenance off: 12 of 12 apps changed" in off.output
+    assert not any(maintenance(emulator).values())
+
+
+def test_fleet_bad_state_fails_before_any_request(emulator: Emulator, fleet: Path):
+    seq = emulator.last_seq()
+    run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet)
+    assert run.rc != 0 and "maintenance needs state=on or state=off, got 'maybe'; nothing was done." in run.output
+    assert [r for r in emulator.requests_since(seq) if "/fleet-test-" in r["path"]] == []
+    assert not any(maintenance(emulator).values())
