@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: app_health
+short_description: Wait until an app's health endpoint answers healthy, and classify the answer
+version_added: 0.1.0
+description:
+  - Polls O(url) from the app host until the answer is one of O(accept) or O(timeout) seconds
+    have passed, then reports the last answer classified as V(healthy), V(degraded) or V(unhealthy).
+  - The classification is the one of the P(appops.runbooks.health_status#filter) filter, the
+    thresholds of the MicMap runbook; 200 is healthy, 207 degraded, 503 (any other code, or no
+    answer) unhealthy, and the body (top-level C(status), database and cache components, database
+    latency) can only make it worse.
+  - All polling happens inside one module run, so a gate that waits for a restarting app costs
+    one run, not one per attempt.
+  - Fails, with the last answer in the message, when the app is not in O(accept) by the deadline.
+author:
+  - appops maintainers (@appops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+options:
+  url:
+    description: The health URL, as the app host reaches it.
+    type: str
+    required: true
+  name:
+    description: The app's name, for messages.
+    type: str
+  accept:
+    description: Classifications that pass.
+    type: list
+    elements: str
+    choices: [healthy, degraded, unhealthy]
+    default: [healthy, degraded]
+  timeout:
+    description: Seconds to keep polling. V(0) asks once.
+    type: float
+    default: 60
+  delay:
+    description: Seconds between two polls.
+    type: float
+    default: 2
+  request_timeout:
+    description: Seconds one request may take.
+    type: float
+    default: 5
+  degraded_ms:
+    description: Database latency (ms) from which the app counts as degraded.
+    type: float
+    default: 100
+  unhealthy_ms:
+    description: Database latency (ms) above which the app counts as unhealthy.
+    type: float
+    default: 500
+  headers:
+    description: Extra request headers.
+    type: dict
+    default: {}
+  validate_certs:
+    description: Verify the server's TLS certificate.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reads only; it polls in check mode too.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Requests go through Ansible's C(open_url), which honours the usual proxy environment variables.
+seealso:
+  - plugin: appops.runbooks.health_status
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Health gate after a deploy
+  appops.runbooks.app_health:
+    url: http://127.0.0.1:8000/health
+    name: coffee-tracker
+    timeout: 90
+  register: health
+
+- name: Ask once, accept anything, look at the classification
+  appops.runbooks.app_health:
+    url: https://api.example.com/health
+    timeout: 0
+    accept: [healthy, degraded, unhealthy]
+  register: health
+"""
+
+RETURN = r"""
+status:
+  description: V(healthy), V(degraded) or V(unhealthy), of the last answer.
+  returned: always
+  type: str
+  sample: healthy
+reasons:
+  description: Why the answer is not healthy (empty when healthy).
+  returned: always
+  type: list
+  elements: str
+  sample: ["redis is unhealthy"]
+http_status:
+  description: HTTP status of the last answer, -1 when there was none.
+  returned: always
+  type: int
+  sample: 200
+body:
+  description: Last answer's body, parsed when it is JSON, else its text (or the connection error).
+  returned: always
+  type: raw
+  sample: {"status": "alive", "database": {"status": "healthy"}, "redis": {"status": "healthy"}}
+attempts:
+  description: Requests made.
+  returned: always
+  type: int
+elapsed:
+  description: Seconds spent polling.
+  returned: always
+  type: float
+"""
+
+import http.client
+import json
+import time
+import typing as t
+import urllib.error
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.appops.runbooks.plugins.module_utils._health import health_report
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def decode_body(raw: bytes) -> t.Any:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def ask(url: str, headers: dict[str, str], timeout: float, validate_certs: bool) -> tuple[int, t.Any]:
+    """One GET: (status, body); (-1, error text) when nothing answered."""
+    try:
+        with open_url(url, headers={"Accept": "application/json", **headers}, timeout=timeout,
+                      validate_certs=validate_certs) as answer:
+            return answer.status, decode_body(answer.read(MAX_BODY_BYTES))
+    except urllib.error.HTTPError as error:
+        # 503 and friends are answers too: the body says which component is down.
+        return error.code, decode_body(error.read(MAX_BODY_BYTES))
+    except (urllib.error.URLError, UrlConnectionError, http.client.HTTPException, OSError, ValueError) as error:
+        return -1, str(getattr(error, "reason", error))
+
+
+def poll(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    headers = {str(key): str(value) for key, value in params["headers"].items()}
+    started = time.monotonic()
+    deadline = started + max(params["timeout"], 0)
+    attempts = 0
+    while True:
+        attempts += 1
+        code, body = ask(params["url"], headers, params["request_timeout"], params["validate_certs"])
+        report = health_report(code, body, params["degraded_ms"], params["unhealthy_ms"])
+        if report["status"] in params["accept"] or time.monotonic() + params["delay"] > deadline:
+            break
+        time.sleep(params["delay"])
+    return {**report, "http_status": code, "body": body, "attempts": attempts,
+            "elapsed": round(time.monotonic() - started, 2)}
+
+
+def failure_message(params: dict[str, t.Any], result: dict[str, t.Any]) -> str:
+    who = params["name"] or params["url"]
+    reasons = ", ".join(result["reasons"]) or "not accepted"
+    body = json.dumps(result["body"])[:300]
+    return (f"{who} is {result['status']} after {params['timeout']:g} s ({reasons}); "
+            f"last answer: HTTP {result['http_status']} {body}")
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True),
+            name=dict(type="str"),
+            accept=dict(type="list", elements="str", choices=["healthy", "degraded", "unhealthy"],
+                        default=["healthy", "degraded"]),
+            timeout=dict(type="float", default=60),
+            delay=dict(type="float", default=2),
+            request_timeout=dict(type="float", default=5),
+            degraded_ms=dict(type="float", default=100),
+            unhealthy_ms=dict(type="float", default=500),
+            headers=dict(type="dict", default={}),
+            validate_certs=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    if module.params["delay"] <= 0 and module.params["timeout"] > 0:
+        module.fail_json(msg="delay must be above 0 when timeout is above 0")
+    result = poll(module.params)
+    if result["status"] not in module.params["accept"]:
+        module.fail_json(msg=failure_message(module.params, result), changed=False, **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
