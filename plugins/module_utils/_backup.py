@@ -113,14 +113,19 @@ def build_manifest(
     created_at: str | None = None,
     deployed: dict[str, t.Any] | None = None,
     tool_versions: dict[str, t.Any] | None = None,
+    stores_left_out: t.Sequence[str] = (),
 ) -> dict[str, t.Any]:
-    """Describe a finished backup: every file's size and sha256, per store row counts."""
+    """Describe a finished backup: every file's size and sha256, per store row counts.
+
+    ``stores_left_out`` names the app's stores the backup deliberately holds no copy of (a
+    restore's safety backup covers only what that restore replaces).
+    """
     manifest_stores = []
     for store in stores:
         entry = {key: value for key, value in store.items() if key != "files"}
         entry["files"] = [describe_file(directory, name) for name in store.get("files", [])]
         manifest_stores.append(entry)
-    return {
+    manifest = {
         "format": MANIFEST_FORMAT,
         "app": app,
         "backup_id": backup_id,
@@ -131,6 +136,9 @@ def build_manifest(
         "stores": manifest_stores,
         "tool_versions": tool_versions or {},
     }
+    if stores_left_out:
+        manifest["stores_left_out"] = sorted(stores_left_out)
+    return manifest
 
 
 def finalize(directory: str, manifest: dict[str, t.Any]) -> None:
@@ -273,35 +281,59 @@ def age_seconds(created_at: str, now: datetime.datetime | None = None) -> float:
     return (now - parse_time(created_at)).total_seconds()
 
 
+def plan_verdict(needs: bool, reason: str) -> dict[str, t.Any]:
+    return {"needs_restore": needs, "reason": reason}
+
+
+def marker_verdict(marker: t.Any, backup_id: str, sha256: str) -> dict[str, t.Any] | None:
+    """A restore is needed whatever the database holds: no marker, or one of another backup or file.
+
+    None when only the tables can tell.
+    """
+    if not isinstance(marker, dict) or not marker:
+        return plan_verdict(True, "no record of a previous restore")
+    if marker.get("backup_id") != backup_id:
+        return plan_verdict(True, f"database was last restored from {marker.get('backup_id')}, not {backup_id}")
+    if marker.get("sha256") != sha256:
+        return plan_verdict(True, "backup file differs from the one restored before")
+    return None
+
+
+def table_set_verdict(marker: t.Mapping[str, t.Any], oids: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+    """From the catalog alone (table name -> oid): a table added, dropped or recreated since the restore.
+
+    None when every table is the one the restore made, and only its rows can tell.
+    """
+    recorded = marker.get("tables") or {}
+    if sorted(recorded) != sorted(oids):
+        return plan_verdict(True, "the set of tables changed since the restore")
+    for table, then in recorded.items():
+        if str(oids[table]) != str((then or {}).get("oid")):
+            return plan_verdict(True, f"table {table} was dropped or recreated since the restore")
+    return None
+
+
 def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str) -> dict[str, t.Any]:
     """Whether the database still holds ``backup_id``: the marker of the last restore against now.
 
     Anything unknown means restore again, so a wrong answer can only cost a needless restore,
-    never skip a needed one.
+    never skip a needed one. ``current`` is {table: {oid, rows, newer}}.
     """
-    def verdict(needs: bool, reason: str) -> dict[str, t.Any]:
-        return {"needs_restore": needs, "reason": reason}
-
-    if not isinstance(marker, dict) or not marker:
-        return verdict(True, "no record of a previous restore")
-    if marker.get("backup_id") != backup_id:
-        return verdict(True, f"database was last restored from {marker.get('backup_id')}, not {backup_id}")
-    if marker.get("sha256") != sha256:
-        return verdict(True, "backup file differs from the one restored before")
+    verdict = marker_verdict(marker, backup_id, sha256)
+    if verdict is not None:
+        return verdict
     if not isinstance(current, dict):
-        return verdict(True, "could not read the database")
-    recorded = marker.get("tables") or {}
-    if sorted(recorded) != sorted(current):
-        return verdict(True, "the set of tables changed since the restore")
-    for table, then in recorded.items():
+        return plan_verdict(True, "could not read the database")
+    verdict = table_set_verdict(marker, {table: (facts or {}).get("oid") for table, facts in current.items()})
+    if verdict is not None:
+        return verdict
+    for table, then in (marker.get("tables") or {}).items():
         now = current[table] or {}
-        if str(now.get("oid")) != str(then.get("oid")):
-            return verdict(True, f"table {table} was dropped or recreated since the restore")
         if int(now.get("rows", -1)) != int(then.get("rows", -2)):
-            return verdict(True, f"table {table} has {now.get('rows')} rows, {then.get('rows')} after the restore")
+            return plan_verdict(True, f"table {table} has {now.get('rows')} rows, {then.get('rows')} after the restore")
         if int(now.get("newer", 1)) != 0:
-            return verdict(True, f"table {table} has {now.get('newer')} rows written since the restore")
-    return verdict(False, f"database still holds backup {backup_id} (no table changed since it was restored)")
+            return plan_verdict(True, f"table {table} has {now.get('newer')} rows written since the restore")
+    return plan_verdict(False, f"database still holds backup {backup_id} (no table changed since it was restored)")
 
 
 def row_count_mismatches(expected: t.Any, actual: t.Any) -> list[str]:

@@ -51,6 +51,14 @@ options:
     type: list
     elements: dict
     default: []
+  stores_left_out:
+    description:
+      - Names of the app's stores this backup holds no copy of, recorded in the manifest. A restore's
+        safety backup holds only the stores that restore replaces; restoring from it leaves the others
+        as they are, rather than failing for want of a copy.
+    type: list
+    elements: str
+    default: []
   deployments_file:
     description: Deploy history file whose C(current) entry is recorded as the deployed ref.
     type: path
@@ -177,6 +185,7 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
         created_at=backup_created_at(path),
         deployed=_backup.read_deployed(params["deployments_file"]),
         tool_versions=params["tool_versions"],
+        stores_left_out=params["stores_left_out"],
     )
     if not module.check_mode:
         _backup.finalize(path, manifest)
@@ -235,6 +244,7 @@ def main() -> None:
             backup_id=dict(type="str"),
             kind=dict(type="str", choices=["manual", "scheduled", "safety"], default="manual"),
             stores=dict(type="list", elements="dict", default=[]),
+            stores_left_out=dict(type="list", elements="str", default=[]),
             deployments_file=dict(type="path"),
             tool_versions=dict(type="dict", default={}),
             keep_last=dict(type="int"),

@@ -69,6 +69,42 @@ def test_restore_brings_dropped_rows_back_then_is_idempotent(fresh_backup, maint
     assert "nothing restored" in second.text
 
 
+def test_safety_backup_holds_only_the_replaced_stores(fresh_backup, maintenance_off):
+    backup_id, described = fresh_backup
+    heart_rates = {store["name"]: store for store in described["stores"]}["main"]["row_counts"]["public.heart_rates"]
+    # Only PostgreSQL loses data; first make sure SQLite holds the backup, so its plan is "keep".
+    settled = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert settled.rc == 0, settled.output[-4000:]
+    pg_execute("DROP TABLE coffee_logs")
+    pg_execute("INSERT INTO heart_rates (bpm, context) VALUES (77, 'written before the restore')")
+
+    run = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert run.rc == 0, run.output[-4000:]
+    assert f"RESTORED {APP} from backup {backup_id} stores=main " in run.text
+    assert "secondary: keep (already holds the content of backup" in run.text
+    safety_id = re.search(r"safety_backup=(\S+)", run.text).group(1)
+    safety = manifest(safety_id)
+    assert [store["name"] for store in safety["stores"]] == ["main"]
+    assert safety["stores_left_out"] == ["secondary"]
+    assert not (BACKUPS / safety_id / "secondary.db").exists()
+    assert safety["stores"][0]["row_counts"]["public.heart_rates"] == heart_rates + 1
+
+    # Restoring the safety backup brings back what the restore replaced and leaves the store it
+    # holds no copy of as it is, rather than failing for want of one.
+    marker = plant_canary()
+    back = run_playbook("restore", "-e", f"backup_id={safety_id}")
+    assert back.rc == 0, back.output[-4000:]
+    assert "stores=main " in back.text
+    assert f"secondary: keep (not in backup {safety_id}, which holds only the stores its restore replaced)" in back.text
+    assert pg_count("heart_rates") == heart_rates + 1
+    assert canary_present(marker)[1] is True
+    assert http_get("/health")[0] == 200
+
+    again = run_playbook("restore", "-e", f"backup_id={backup_id}")
+    assert again.rc == 0, again.output[-4000:]
+    assert pg_count("heart_rates") == heart_rates
+
+
 def test_corrupt_backup_is_refused_and_data_untouched(fresh_backup):
     backup_id, _manifest = fresh_backup
     corrupt_id = "20000101T000000Z"
