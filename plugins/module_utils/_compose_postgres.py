@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import typing as t
 
@@ -27,6 +28,11 @@ USER_TABLES = r"""
     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
     AND n.nspname NOT LIKE 'pg\_toast%'
     AND n.nspname NOT LIKE 'pg\_temp%'"""
+# Table name -> oid from the catalog alone: enough to see a table dropped, added or recreated.
+TABLE_OIDS_SQL = ("SELECT coalesce(json_object_agg(format('%I.%I', n.nspname, c.relname), c.oid::bigint), "
+                  "'{}'::json)::text" + USER_TABLES)
+# What format('%I.%I') makes of a table name: plain lowercase words or double-quoted ones.
+QUOTED_NAME = re.compile(r'^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")$')
 # awk over `pg_restore --data-only --file=-`: the rows of each COPY block of the archive.
 COUNT_ARCHIVE_ROWS = r"""BEGIN {printf "ROWS {"}
 /^COPY / {table=$2; gsub(/"/, "\\\"", table); rows=0; copying=1; next}
@@ -102,17 +108,35 @@ class Postgres:
     def connection_args(self) -> list[str]:
         return [f"--username={self.user}", f"--port={self.port}", f"--dbname={self.database}"]
 
-    def psql_argv(self, sql: str) -> list[str]:
+    def psql_argv(self, *statements: str) -> list[str]:
+        """psql printing bare values; each statement runs in its own transaction, one line each."""
+        commands = [part for sql in statements for part in ("--command", sql)]
         return ["psql", "--no-psqlrc", "--no-align", "--tuples-only", "--quiet", "--set=ON_ERROR_STOP=1",
-                *self.connection_args(), "--command", sql]
+                *self.connection_args(), *commands]
 
     def query_json(self, sql: str, what: str) -> t.Any:
         out = self.service.exec_or_raise(self.psql_argv(sql), what)
         return json.loads(out)
 
-    def fingerprint(self, since_xid: str | int | None = None, with_xid: bool = False) -> dict[str, t.Any]:
-        """{server_version, xid, tables: {name: {oid, rows, newer}}} of the live database."""
-        return self.query_json(fingerprint_sql(since_xid, with_xid), "reading the tables")
+    def table_oids(self) -> dict[str, int]:
+        return {name: int(oid) for name, oid in self.query_json(TABLE_OIDS_SQL, "listing the tables").items()}
+
+    def fingerprint(self, tables: t.Mapping[str, int] | None = None, since_xid: str | int | None = None,
+                    with_xid: bool = False) -> dict[str, t.Any]:
+        """{server_version, xid, tables: {name: {oid, rows, newer}}} of the live database.
+
+        ``tables`` (name -> oid, from table_oids) saves listing them again.
+        """
+        tables = self.table_oids() if tables is None else tables
+        if not with_xid:
+            return self.query_json(fingerprint_sql(tables, since_xid), "counting the rows")
+        # The xid comes first, in a statement of its own: pg_current_xact_id() is parallel unsafe and
+        # would keep the counts from scanning in parallel, and a row written in between then shows as
+        # newer than the restore (a needless restore next time, never a missed one).
+        out = self.service.exec_or_raise(self.psql_argv(CURRENT_XID_SQL, fingerprint_sql(tables, since_xid)),
+                                         "counting the rows")
+        xid, _newline, counts = out.strip().partition("\n")
+        return {**json.loads(counts), "xid": xid.strip()}
 
     def dump(self, path: str, compression: int) -> None:
         self.service.exec_or_raise(
@@ -141,11 +165,13 @@ class Postgres:
         )
 
 
+# The 32-bit xid that rows' xmin is compared with.
+CURRENT_XID_SQL = "SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text"
 SERVER_VERSION_SQL = "SELECT 'SERVER_VERSION ' || current_setting('server_version')"
 
 
 def exact_count(alias: str = "n") -> str:
-    return (f"(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', "
+    return (f"(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM ONLY %I.%I', "
             f"{alias}.nspname, c.relname), false, true, '')))[1]::text::bigint")
 
 
@@ -154,24 +180,38 @@ def live_rows_sql() -> str:
             f"{exact_count()}), '{{}}'::json)::text" + USER_TABLES)
 
 
-def fingerprint_sql(since_xid: str | int | None = None, with_xid: bool = False) -> str:
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def fingerprint_sql(tables: t.Mapping[str, int], since_xid: str | int | None = None) -> str:
     """Per table: oid (new when a table is recreated), exact rows and, given the xid of the
-    last restore, the rows written after it (xmin newer than that xid)."""
+    last restore, the rows written after it (xmin newer than that xid).
+
+    One top-level count per table, so the planner may scan in parallel (age() keeps the
+    comparison with an xid serial, and it is still cheaper than any parallel-safe cast); ONLY,
+    because a table's COPY in a dump holds its own rows, not those of tables that inherit from it.
+    """
     if since_xid not in (None, ""):
-        newer = (f"(xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I "
-                 f"WHERE age(xmin) < age(%L::xid)', n.nspname, c.relname, '{int(since_xid)}'), "
-                 f"false, true, '')))[1]::text::bigint")
+        newer = f"count(*) FILTER (WHERE age(xmin) < age('{int(t.cast(t.Any, since_xid))}'::xid))"
     else:
         newer = "0::bigint"
-    xid = "(pg_current_xact_id()::text::bigint % 4294967296)::text" if with_xid else "''"
-    return (
-        "SELECT json_build_object('server_version', current_setting('server_version'), "
-        f"'xid', {xid}, "
-        "'tables', coalesce(json_object_agg(t.name, json_build_object('oid', t.oid, 'rows', t.rows, "
-        "'newer', t.newer)), '{}'::json)) FROM ("
-        f"SELECT format('%I.%I', n.nspname, c.relname) AS name, c.oid::bigint AS oid, {exact_count()} AS rows, "
-        f"{newer} AS newer" + USER_TABLES + ") t"
-    )
+    head = "SELECT json_build_object('server_version', current_setting('server_version'), 'xid', '', 'tables', "
+    if not tables:
+        return head + "'{}'::json)"
+    counts = " UNION ALL ".join(
+        f"SELECT {sql_literal(name)}::text AS name, {int(oid)}::bigint AS oid, count(*) AS rows, {newer} AS newer "
+        f"FROM ONLY {checked_name(name)}"
+        for name, oid in sorted(tables.items()))
+    return (head + "json_object_agg(t.name, json_build_object('oid', t.oid, 'rows', t.rows, 'newer', t.newer))) "
+            f"FROM ({counts}) t")
+
+
+def checked_name(name: str) -> str:
+    """A schema-qualified name as the server quoted it; anything else never reaches SQL text."""
+    if not QUOTED_NAME.match(name):
+        raise ComposeError(f"unexpected table name from the catalog: {name!r}")
+    return name
 
 
 def parse_verification(out: str) -> dict[str, t.Any]:

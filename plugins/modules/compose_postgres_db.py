@@ -19,7 +19,8 @@ description:
     tables. It always reports a change.
   - O(state=restored) makes the database hold a backup. The marker file written after the last restore
     (backup id, archive sha256, per-table oid and row count, transaction id) is compared with the tables
-    now; when no table changed since that restore of the same archive nothing is done. Otherwise
+    now, cheapest evidence first (the marker, then the catalog's table oids, then a count of every
+    table); when no table changed since that restore of the same archive nothing is done. Otherwise
     C(pg_restore --clean --if-exists --jobs) runs, the row counts are checked against
     O(expected_row_counts) and the marker is written. In check mode the comparison is the plan.
 author:
@@ -132,7 +133,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 row_counts:
-  description: Rows per table, of the dump (V(dumped)) or of the database after the run (V(restored)).
+  description:
+    - Rows per table, of the dump (V(dumped)) or of the database after the run (V(restored)).
+    - When nothing was restored, the rows the comparison counted; empty when the restore marker or the
+      catalog alone showed that a restore is needed (nothing was counted).
   returned: success
   type: dict
   sample: {"public.coffee_logs": 1000}
@@ -164,7 +168,12 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup
-from ansible_collections.appops.runbooks.plugins.module_utils._backup import restore_plan, row_count_mismatches
+from ansible_collections.appops.runbooks.plugins.module_utils._backup import (
+    marker_verdict,
+    restore_plan,
+    row_count_mismatches,
+    table_set_verdict,
+)
 from ansible_collections.appops.runbooks.plugins.module_utils._compose_postgres import (
     ComposeError,
     ComposeService,
@@ -185,6 +194,20 @@ def dump(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
     return {"changed": True, **facts}
 
 
+def compare(database: Postgres, marker: dict[str, t.Any], backup_id: str, sha256: str) -> tuple[dict[str, t.Any], dict[str, int]]:
+    """The plan, and the rows it counted. Cheapest evidence first: the marker alone, then the
+    catalog (a dropped or recreated table), and only when both match, a count of every table."""
+    verdict = marker_verdict(marker, backup_id, sha256)
+    if verdict is not None:
+        return verdict, {}
+    tables = database.table_oids()
+    verdict = table_set_verdict(marker, tables)
+    if verdict is not None:
+        return verdict, {}
+    current = database.fingerprint(tables, since_xid=marker.get("xid"))
+    return restore_plan(marker, current["tables"], backup_id, sha256), rows_of(current)
+
+
 def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
     params = module.params
     marker = read_marker(params["marker"])
@@ -192,9 +215,7 @@ def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
         plan = {"needs_restore": True, "reason": "restore asked for without comparing (force)"}
         current_rows: dict[str, int] = {}
     else:
-        current = database.fingerprint(since_xid=marker.get("xid"))
-        plan = restore_plan(marker, current["tables"], params["backup_id"], params["sha256"])
-        current_rows = rows_of(current)
+        plan, current_rows = compare(database, marker, params["backup_id"], params["sha256"])
     diff = {"before": {"backup_id": marker.get("backup_id") if not plan["needs_restore"] else None},
             "after": {"backup_id": params["backup_id"]}}
     if not plan["needs_restore"] or module.check_mode:

@@ -28,17 +28,37 @@ def test_missing_or_damaged_marker_reads_as_none(tmp_path, content):
     assert cp.read_marker(str(path)) == {}
 
 
+TABLES = {"public.coffee_logs": 16390, "\"Odd Schema\".\"it's\"": 16401}
+
+
 def test_fingerprint_sql_counts_newer_rows_only_with_an_xid():
-    assert "age(xmin)" in cp.fingerprint_sql(since_xid="7342")
-    assert "'7342'" in cp.fingerprint_sql(since_xid=7342)
-    plain = cp.fingerprint_sql()
+    assert "age(xmin)" in cp.fingerprint_sql(TABLES, since_xid="7342")
+    assert "'7342'" in cp.fingerprint_sql(TABLES, since_xid=7342)
+    plain = cp.fingerprint_sql(TABLES)
     assert "age(xmin)" not in plain and "pg_current_xact_id" not in plain
-    assert "pg_current_xact_id" in cp.fingerprint_sql(with_xid=True)
+
+
+def test_fingerprint_sql_counts_each_table_on_its_own_at_top_level():
+    text = cp.fingerprint_sql(TABLES)
+    assert "FROM ONLY public.coffee_logs" in text and 'FROM ONLY "Odd Schema"."it\'s"' in text
+    # The name is also a literal: its quote is doubled there.
+    assert "'\"Odd Schema\".\"it''s\"'::text AS name" in text and "16401::bigint AS oid" in text
+    assert " UNION ALL " in text and "query_to_xml" not in text
+
+
+def test_fingerprint_sql_of_no_tables_is_an_empty_object():
+    assert cp.fingerprint_sql({}).endswith("'tables', '{}'::json)")
+
+
+@pytest.mark.parametrize("name", ["coffee_logs", "public.x; DROP TABLE y", 'public."a"b"', "Public.X"])
+def test_a_name_the_server_did_not_quote_never_reaches_sql(name):
+    with pytest.raises(cp.ComposeError, match="unexpected table name"):
+        cp.fingerprint_sql({name: 1})
 
 
 def test_an_xid_that_is_not_a_number_is_refused():
     with pytest.raises(ValueError):
-        cp.fingerprint_sql(since_xid="1; DROP TABLE x")
+        cp.fingerprint_sql(TABLES, since_xid="1; DROP TABLE x")
 
 
 def test_rows_of_a_fingerprint():
