@@ -32,7 +32,7 @@ as_root() {
 
 # The distribution's Python first: Debian builds it with PGO and LTO, and every Ansible task
 # (the controller's work and each module run) is CPU-bound Python start-up and compiling; a
-# pyenv build without --enable-optimizations runs the same playbook about a fifth slower here.
+# pyenv build without --enable-optimizations needs 1.35-1.5x the time here (bench/interpreter.py).
 DISTRO_PYTHON=/usr/bin/python3.11
 
 pick_python() {
