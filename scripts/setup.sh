@@ -43,7 +43,15 @@ pick_python() {
 
 # The interpreter a venv was made from, as its pyvenv.cfg records it.
 venv_base() {
-  sed -n 's/^executable = //p' "$VENV/pyvenv.cfg" 2>/dev/null
+  [[ -f "$VENV/pyvenv.cfg" ]] || return 0
+  sed -n 's/^executable = //p' "$VENV/pyvenv.cfg"
+}
+
+# True when $VENV exists but was made from another interpreter than $1.
+venv_from_another_python() {
+  local base
+  base="$(venv_base)"
+  [[ -x "$VENV/bin/python" && -n "$base" && "$(realpath "$base")" != "$(realpath "$1")" ]]
 }
 
 package_installed() {
@@ -108,13 +116,12 @@ requirements_hash() {
 }
 
 ensure_venv() {
-  local stamp="$VENV/.requirements.sha256" want python base
+  local stamp="$VENV/.requirements.sha256" want python
   want="$(requirements_hash)"
   # The interpreter itself, not a wrapper in front of it (a pyenv shim is a script).
   python="$("$(pick_python)" -c 'import sys; print(sys.executable)')" || die "cannot run $(pick_python)"
-  base="$(venv_base)"
-  if [[ -x "$VENV/bin/python" && -n "$base" && "$(realpath "$base")" != "$(realpath "$python")" ]]; then
-    say "venv $VENV was made from $base, not $python: making it again"
+  if venv_from_another_python "$python"; then
+    say "venv $VENV was made from $(venv_base), not $python: making it again"
     rm -rf "$VENV"
   fi
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
@@ -207,4 +214,7 @@ main() {
   say "done in $((SECONDS - started)) s"
 }
 
-main "$@"
+# Sourced (the tests do, to reach the helpers), it only defines them.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

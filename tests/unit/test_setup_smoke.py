@@ -84,3 +84,28 @@ def test_get_pip_standin_bootstraps_pip_into_an_empty_venv(tmp_path: pathlib.Pat
     assert result.returncode == 0, result.stdout + result.stderr
     version = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True, text=True, check=True)
     assert str(tmp_path / "venv") in version.stdout
+
+
+def setup_helper(script: str, venv_dir: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    """Runs bash with set -euo pipefail (as setup.sh does), scripts/setup.sh sourced, then `script`."""
+    return subprocess.run(["bash", "-c", f'set -euo pipefail; source "$1"; {script}', "test", str(REPO / "scripts" / "setup.sh")],
+                          env=dict(os.environ, VENV=str(venv_dir)), capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def test_a_missing_venv_has_no_base_and_is_not_from_another_python(tmp_path: pathlib.Path) -> None:
+    # A fresh clone has no venv: the helpers must answer, not end the script under set -e.
+    done = setup_helper('echo "base=[$(venv_base)]"; venv_from_another_python /usr/bin/python3 || echo no', tmp_path / "none")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["base=[]", "no"]
+
+
+@pytest.mark.parametrize("made_from, verdict", [(sys.executable, "same"), ("/opt/other/bin/python3.11", "another")])
+def test_a_venv_made_from_another_interpreter_is_seen(tmp_path: pathlib.Path, made_from: str, verdict: str) -> None:
+    venv_dir = tmp_path / "venv"
+    (venv_dir / "bin").mkdir(parents=True)
+    (venv_dir / "bin" / "python").symlink_to(sys.executable)
+    (venv_dir / "pyvenv.cfg").write_text(f"home = /x\nversion = 3.11.2\nexecutable = {made_from}\n")
+    done = setup_helper(f'venv_from_another_python "{sys.executable}" && echo another || echo same', venv_dir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == verdict
