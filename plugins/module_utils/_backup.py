@@ -327,6 +327,11 @@ def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str) -> 
     verdict = table_set_verdict(marker, {table: (facts or {}).get("oid") for table, facts in current.items()})
     if verdict is not None:
         return verdict
+    return rows_verdict(marker, current, backup_id)
+
+
+def rows_verdict(marker: t.Mapping[str, t.Any], current: t.Mapping[str, t.Any], backup_id: str) -> dict[str, t.Any]:
+    """The last step, once the marker and the table set match: each table's rows against the marker."""
     for table, then in (marker.get("tables") or {}).items():
         now = current[table] or {}
         if int(now.get("rows", -1)) != int(then.get("rows", -2)):

@@ -170,8 +170,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup
 from ansible_collections.appops.runbooks.plugins.module_utils._backup import (
     marker_verdict,
-    restore_plan,
     row_count_mismatches,
+    rows_verdict,
     table_set_verdict,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._compose_postgres import (
@@ -205,7 +205,7 @@ def compare(database: Postgres, marker: dict[str, t.Any], backup_id: str, sha256
     if verdict is not None:
         return verdict, {}
     current = database.fingerprint(tables, since_xid=marker.get("xid"))
-    return restore_plan(marker, current["tables"], backup_id, sha256), rows_of(current)
+    return rows_verdict(marker, current["tables"], backup_id), rows_of(current)
 
 
 def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
