@@ -16,7 +16,13 @@ description:
     migrations. The command is wrapped the way the Heroku CLI does so that its exit status is printed to
     the log stream; the module reads the dyno's output through a log session and fails when the
     command exits non-zero.
-  - Both are actions, not states, so they always report a change; in check mode nothing is sent.
+  - O(state=run) attaches to a one-off dyno of this app that is still running the very same command
+    (started by an earlier run that lost its answer, or by a re-run while the first is in flight)
+    instead of starting another one, and then reports no change.
+  - Once its dyno is running, O(state=run) keeps trying to open the dyno's log session through
+    rate limits and server errors until O(wait_timeout), because failing then would lead a re-run
+    to start the command a second time. A failure after the dyno started returns RV(dyno).
+  - Restarts are actions, not states, so they always report a change; in check mode nothing is sent.
 options:
   app:
     description:
@@ -93,7 +99,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dyno:
-  description: The one-off dyno as created.
+  description: The one-off dyno as created, or the one attached to; also returned by a failure after it started.
   returned: when O(state=run) and not in check mode
   type: dict
   sample: {name: run.4821, state: starting, type: run}
@@ -116,9 +122,14 @@ restarted:
   returned: when O(state=restarted)
   type: str
   sample: web dynos
+attached:
+  description: Whether the module attached to a one-off dyno already running the command instead of starting one.
+  returned: when O(state=run)
+  type: bool
+  sample: false
 command:
   description: The command as given (without the exit-status wrapper).
-  returned: when O(state=run), except with O(wait=false)
+  returned: when O(state=run)
   type: str
   sample: rails db:migrate
 dynos:
@@ -137,12 +148,21 @@ from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
     WAIT_ARGUMENT_SPEC,
     HerokuModule,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiConnectionError, WaitTimeout
+from ansible_collections.appops.runbooks.plugins.module_utils._http import (
+    ApiConnectionError,
+    ApiError,
+    RateLimited,
+    ServerError,
+    WaitTimeout,
+)
 
 # "2025-11-03T10:00:00.123456+00:00 app[run.1234]: message"
 LOG_LINE = re.compile(r"^\S+\s+(?P<source>[\w-]+)\[(?P<process>[^\]]+)\]:\s?(?P<message>.*)$")
 EXIT_STATUS = re.compile("\uFFFF?\\s*heroku-command-exit-status:\\s*(\\d+)")
 PROCESS_EXITED = re.compile(r"^Process exited with status (\d+)")
+# States of a one-off dyno that has not finished yet.
+RUNNING_STATES = ("starting", "up")
+TRANSIENT_ERRORS = (RateLimited, ServerError, ApiConnectionError)
 
 
 def wrapped(command: str) -> str:
@@ -207,6 +227,34 @@ def take_line(raw: str, dyno_name: str, lines: list[str]) -> int | None:
     return int(marker.group(1))
 
 
+def in_flight_dyno(hm: HerokuModule, command: str) -> dict[str, t.Any] | None:
+    """The app's one-off dyno still running exactly this (wrapped) command, if any.
+
+    Only this module's wrapper produces that command line, so a dyno someone started by hand
+    with ``heroku run`` never matches.
+    """
+    for dyno in hm.client.dynos(hm.app):
+        if dyno.get("type") == "run" and dyno.get("command") == command and dyno.get("state") in RUNNING_STATES:
+            return dyno
+    return None
+
+
+def open_log_session(hm: HerokuModule, dyno_name: str, deadline: float) -> dict[str, t.Any]:
+    """The dyno's log session, asked for again after transient errors until the deadline.
+
+    The client's own retries may run out during a burst of 429s or 5xx answers; giving up then
+    would fail a command that is running, and a re-run would start it once more.
+    """
+    while True:
+        try:
+            return hm.client.create_log_session(hm.app, dyno_name)
+        except TRANSIENT_ERRORS:
+            pause = min(2.0, deadline - time.monotonic())
+            if pause <= 0:
+                raise
+            time.sleep(pause)
+
+
 def run_command(hm: HerokuModule) -> None:
     p = hm.params
     if not p["command"]:
@@ -215,26 +263,33 @@ def run_command(hm: HerokuModule) -> None:
     for key in ("size", "env", "time_to_live"):
         if p[key] is not None:
             body[key] = p[key]
+    hm.doing("looking for a one-off dyno already running the command")
+    dyno = in_flight_dyno(hm, body["command"])
+    attached = dyno is not None
     if hm.check_mode:
-        hm.exit(True, command=p["command"])
-    hm.doing(f"starting a one-off dyno for {p['command']!r}")
-    dyno = hm.client.create_dyno(hm.app, body)
+        hm.exit(not attached, command=p["command"], attached=attached)
+    if dyno is None:
+        hm.doing(f"starting a one-off dyno for {p['command']!r}")
+        dyno = hm.client.create_dyno(hm.app, body)
+    # A dyno is running from here on: every failure returns it, so a retry does not start another.
+    started = dict(changed=not attached, dyno=dyno, attached=attached, command=p["command"])
     if not p["wait"]:
-        hm.exit(True, dyno=dyno)
+        hm.exit(**started)
     deadline = time.monotonic() + p["wait_timeout"]
-    hm.doing(f"reading the output of {dyno['name']}")
-    session = hm.client.create_log_session(hm.app, dyno["name"])
-    lines, rc = read_output(hm, session["logplex_url"], dyno["name"], deadline)
-    # A dyno was started whatever the outcome: failures report changed too.
-    result = dict(changed=True, dyno=dyno, rc=rc, stdout="\n".join(lines), stdout_lines=lines, command=p["command"])
+    try:
+        hm.doing(f"reading the output of {dyno['name']}")
+        session = open_log_session(hm, dyno["name"], deadline)
+        lines, rc = read_output(hm, session["logplex_url"], dyno["name"], deadline)
+    except ApiError as error:
+        hm.fail_api(error, **started)
+    result = dict(started, rc=rc, stdout="\n".join(lines), stdout_lines=lines)
     if rc is None:
         if time.monotonic() > deadline:
             hm.fail_api(WaitTimeout(f"timed out after {p['wait_timeout']:g}s waiting for {dyno['name']}"), **result)
         hm.fail(f"Heroku app {hm.app!r}: the log of {dyno['name']} ended without the command's exit status", **result)
     if rc != 0:
         hm.fail(f"Heroku app {hm.app!r}: {p['command']!r} exited with status {rc} in {dyno['name']}", **result)
-    result.pop("changed")
-    hm.exit(True, **result)
+    hm.exit(**result)
 
 
 def restart(hm: HerokuModule) -> None:

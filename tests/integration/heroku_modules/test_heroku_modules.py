@@ -121,7 +121,7 @@ def test_one_off_command_exit_status(playbooks, lab_apps):
     app = lab_apps.create("run", postgres=True, kind="rails")
     checked = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run",
                                                               "command": "rails db:migrate", **FAST}}], check=True)
-    assert checked.rc == 0 and checked.last["changed"] is True
+    assert checked.rc == 0 and checked.last["changed"] is True and checked.last["attached"] is False
     assert lab_apps.state(app)["oneoffs"] == {}
 
     ran = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run",
@@ -136,6 +136,24 @@ def test_one_off_command_exit_status(playbooks, lab_apps):
     assert failed.rc != 0 and failed.last["failed"] is True and failed.last["rc"] == 3
     assert failed.last["stdout_lines"] == ["about to fail"]
     assert "exited with status 3" in failed.last["msg"]
+
+
+def test_re_run_attaches_to_the_one_off_dyno_still_running(playbooks, lab_apps):
+    """A second run of the same command while the first dyno runs reads that dyno; it starts none."""
+    app = lab_apps.create("attach", postgres=True, kind="rails")
+    command = "sleep 6; echo migrated"
+    started = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run", "command": command,
+                                                              "wait": False, **FAST}}])
+    assert started.rc == 0 and started.last["changed"] is True and started.last["attached"] is False
+
+    attached = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run", "command": command,
+                                                               **FAST}}])
+    assert attached.rc == 0, attached.stdout[-3000:]
+    assert attached.last["changed"] is False and attached.last["attached"] is True
+    assert attached.last["dyno"]["name"] == started.last["dyno"]["name"]
+    assert attached.last["rc"] == 0 and attached.last["stdout_lines"] == ["migrated"]
+    oneoffs = lab_apps.state(app)["oneoffs"]
+    assert list(oneoffs) == [started.last["dyno"]["name"]] and oneoffs[started.last["dyno"]["name"]]["exit_status"] == 0
 
 
 def test_restart_web_dynos(playbooks, lab_apps):

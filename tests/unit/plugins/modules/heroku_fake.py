@@ -261,6 +261,9 @@ def r_dynos(fake, ident, **_):
     app = fake.app(ident)
     dynos = [{"name": f"{p}.{i}", "type": p, "state": "up", "size": e["size"]}
              for p, e in app.formation.items() for i in range(1, e["quantity"] + 1)]
+    # One-off dynos finish at once here unless a test marks one as still running (state up).
+    dynos += [{"name": o["name"], "type": "run", "state": o["state"], "command": o["command"]}
+              for o in app.oneoffs.values() if o.get("state") in ("starting", "up")]
     return 200, {}, dynos
 
 

@@ -117,3 +117,58 @@ def test_restart_unknown_type_and_bad_combinations_fail(heroku):
     no_command = run_module(heroku_dyno, {"app": "micmap-api", "state": "run"})
     assert no_command["failed"] and "command" in no_command["msg"]
     assert app.restarts == [] and heroku.writes() == []
+
+
+def throttle_log_sessions(heroku, times):
+    """The next ``times`` log-session requests answer 429 (Retry-After: 0), as in a burst."""
+    original = heroku.handle
+    left = {"n": times}
+
+    def handle(method, path, query, headers, body):
+        if method == "POST" and path.endswith("/log-sessions") and left["n"] > 0:
+            left["n"] -= 1
+            with heroku.lock:
+                heroku.log.append({"method": method, "path": path, "query": query, "headers": headers, "body": body})
+            return 429, {"Retry-After": "0"}, {"id": "rate_limit", "message": "Your account reached the API rate limit."}
+        return original(method, path, query, headers, body)
+
+    heroku.handle = handle
+
+
+def test_rate_limits_after_the_dyno_started_are_outlasted_with_one_dyno(heroku):
+    app = heroku.add_app("a")
+    # More 429s than the client's own retries take: the module must keep the dyno it started.
+    throttle_log_sessions(heroku, 7)
+    result = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate"})
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["rc"] == 0 and result["attached"] is False
+    assert len(heroku.requests("POST", "/apps/a/dynos")) == 1 and len(app.oneoffs) == 1
+    assert len(heroku.requests("POST", "/apps/a/log-sessions")) == 8
+
+
+def test_failure_after_the_dyno_started_returns_the_dyno(heroku):
+    app = heroku.add_app("a")
+    throttle_log_sessions(heroku, 1000)
+    result = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate", "wait_timeout": 1})
+    assert result["failed"] is True and result["changed"] is True
+    assert result["dyno"]["name"] in app.oneoffs and result["api_error"]["status"] == 429
+    # The deploy role's retry condition: no second run once a dyno exists.
+    assert len(heroku.requests("POST", "/apps/a/dynos")) == 1
+
+
+def test_re_run_attaches_to_the_dyno_still_running_the_command(heroku):
+    app = heroku.add_app("a")
+    heroku.command_results["rails db:migrate"] = (["== migrated"], 0)
+    first = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate", "wait": False})
+    app.oneoffs[first["dyno"]["name"]]["state"] = "up"
+
+    checked = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate"}, check_mode=True)
+    again = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate"})
+    other = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:seed"})
+
+    assert checked["changed"] is False and checked["attached"] is True
+    assert again["changed"] is False and again["attached"] is True
+    assert again["dyno"]["name"] == first["dyno"]["name"] and again["rc"] == 0 and again["stdout_lines"] == ["== migrated"]
+    # Another command is another job: it gets its own dyno.
+    assert other["changed"] is True and other["attached"] is False
+    assert len(heroku.requests("POST", "/apps/a/dynos")) == 2
