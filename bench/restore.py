@@ -216,8 +216,13 @@ def take_snapshot() -> Snapshot:
 
 
 def reset_to_normal_dataset() -> None:
-    """The lab's usual data: empty tables plus the 1,000 rows lab-up seeds into a new database."""
-    sql("TRUNCATE coffee_logs, heart_rates RESTART IDENTITY")
+    """The lab's usual data: empty tables plus the 1,000 rows lab-up seeds into a new database.
+
+    A table that a failed method left dropped comes back from seed.sh, which makes the app's schema.
+    """
+    present = [table for table in ("coffee_logs", "heart_rates") if sql("SELECT to_regclass(%s) IS NOT NULL", table)[0][0]]
+    if present:
+        sql(f"TRUNCATE {', '.join(present)} RESTART IDENTITY")
     subprocess.run([str(REPO / "lab" / "coffee-tracker" / "seed.sh"), str(NORMAL_ROWS)], check=True,
                    stdout=subprocess.DEVNULL, timeout=600)
 
@@ -307,7 +312,10 @@ def run_playbook(name: str, *extra: str) -> tuple[float, str]:
     output = done.stdout + done.stderr
     MADE_BACKUPS.update(SAFETY_BACKUP.findall(output))
     if done.returncode != 0:
-        raise RuntimeError(f"playbooks/{name}.yml failed (rc {done.returncode}):\n{output[-5000:]}")
+        # The task profile ends the output; the reason is in the failed task's lines above it.
+        reasons = [line for line in output.splitlines() if "FAILED" in line or line.startswith("fatal:")]
+        raise RuntimeError(f"playbooks/{name}.yml failed (rc {done.returncode}):\n" + "\n".join(reasons[-4:])
+                           + f"\n{output[-3000:]}")
     return seconds, output
 
 

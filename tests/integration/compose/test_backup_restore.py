@@ -189,3 +189,34 @@ def test_restore_keeps_maintenance_on_when_it_was_on(fresh_backup, maintenance_o
     assert http_get("/")[0] == 503
     assert run_playbook("maintenance", "-e", "state=off").rc == 0
     assert http_get("/")[0] == 200
+
+
+def test_the_safety_backup_s_retention_keeps_the_backup_being_restored(lab_up, maintenance_off):
+    # A catalog of its own (host directory and its path in the postgres container), so retention
+    # here cannot touch the backups other tests use.
+    name = f"retention-{int(time.time() * 1000)}"
+    root = BACKUPS / name
+    root.mkdir(mode=0o777)
+    root.chmod(0o777)
+    catalog = ("-e", f"common_backup_root={root}", "-e", f"compose_postgres_container_backup_dir=/backups/{name}")
+    try:
+        made = []
+        for _ in range(3):
+            run = run_playbook("backup", *catalog)
+            assert run.rc == 0, run.output[-4000:]
+            made.append(re.findall(r"manual backup (\d{8}T\d{6}Z(?:-\d+)?)", run.output)[-1])
+        oldest = made[0]
+        expected = {store["name"]: store for store in json.loads(
+            (root / oldest / "manifest.json").read_text(encoding="utf-8"))["stores"]}
+        pg_execute("DROP TABLE coffee_logs")
+
+        # Keep the newest 2: the safety backup and made[2]. The oldest is the one being restored.
+        run = run_playbook("restore", *catalog, "-e", f"backup_id={oldest}", "-e", "common_backup_keep_last=2")
+        assert run.rc == 0, run.output[-4000:]
+        assert f"RESTORED {APP} from backup {oldest}" in run.text
+        safety_id = re.search(r"safety_backup=(\S+)", run.text).group(1)
+        assert sorted(path.name for path in root.iterdir()) == sorted([oldest, made[2], safety_id])
+        assert (root / oldest / "main.dump").stat().st_size == expected["main"]["files"][0]["size"]
+        assert pg_count("coffee_logs") >= expected["main"]["row_counts"]["public.coffee_logs"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
