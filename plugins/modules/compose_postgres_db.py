@@ -85,6 +85,17 @@ options:
     description: Parallel C(pg_restore) jobs.
     type: int
     default: 2
+  parallel_copy_min_rows:
+    description:
+      - Tables the backup holds at least this many rows of (by O(expected_row_counts)) get their rows
+        through O(jobs) COPY sessions at once, while C(pg_restore) loads the other tables. C(pg_restore
+        --jobs) loads each table in one session, so one big table would keep a single core busy.
+      - The restore keeps C(pg_restore --clean)'s order (post-data dropped first, pre-data dropped and
+        created, the rows, then indexes and constraints with O(jobs)). It needs C(perl) in the service's
+        image (Debian's PostgreSQL packages bring it); without it, or with O(jobs=1), one session per table.
+      - V(0) never splits a table.
+    type: int
+    default: 1000000
   pgoptions:
     description:
       - C(PGOPTIONS) of the restore's sessions, for example V(-c wal_compression=off) (superuser only)
@@ -157,6 +168,14 @@ plan:
   returned: state is restored
   type: dict
   sample: {"needs_restore": true, "reason": "table public.coffee_logs was dropped or recreated since the restore"}
+restore_method:
+  description:
+    - How the restore ran. C(method) is V(pg_restore) or V(pg_restore with parallel COPY);
+      C(parallel_copy_tables) lists the tables loaded through C(jobs) sessions at once; C(note) says why
+      no table was, when none was.
+  returned: state is restored and a restore ran
+  type: dict
+  sample: {"method": "pg_restore with parallel COPY", "jobs": 2, "parallel_copy_tables": ["public.coffee_logs"], "note": ""}
 marker:
   description: The marker written after the restore.
   returned: state is restored and a restore ran
@@ -221,14 +240,16 @@ def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
     if not plan["needs_restore"] or module.check_mode:
         return {"changed": plan["needs_restore"], "plan": plan, "row_counts": current_rows, "diff": diff}
 
-    database.restore(params["path"], params["jobs"], params["pgoptions"])
+    method = database.restore(params["path"], params["jobs"], params["pgoptions"],
+                              params["parallel_copy_min_rows"], params["expected_row_counts"])
     after = database.fingerprint(with_xid=True)
     rows = rows_of(after)
     mismatches = row_count_mismatches(params["expected_row_counts"], rows)
     if mismatches:
         # No marker: the next run sees an unknown state and restores again.
         module.fail_json(msg=f"row counts after the restore differ from backup {params['backup_id']}: "
-                             f"{'; '.join(mismatches)}", changed=True, row_counts=rows, plan=plan)
+                             f"{'; '.join(mismatches)}", changed=True, row_counts=rows, plan=plan,
+                         restore_method=method)
     new_marker = {
         "backup_id": params["backup_id"],
         "sha256": params["sha256"],
@@ -237,7 +258,8 @@ def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
         "tables": after["tables"],
     }
     _backup.write_json_atomically(params["marker"], new_marker)
-    return {"changed": True, "plan": plan, "row_counts": rows, "marker": new_marker, "diff": diff}
+    return {"changed": True, "plan": plan, "row_counts": rows, "marker": new_marker, "restore_method": method,
+            "diff": diff}
 
 
 def main() -> None:
@@ -257,6 +279,7 @@ def main() -> None:
             marker=dict(type="path"),
             expected_row_counts=dict(type="dict"),
             jobs=dict(type="int", default=2),
+            parallel_copy_min_rows=dict(type="int", default=1000000),
             pgoptions=dict(type="str", default=""),
             force=dict(type="bool", default=False),
         ),
