@@ -31,11 +31,11 @@ USER_TABLES = r"""
 # Table name -> oid from the catalog alone: enough to see a table dropped, added or recreated.
 TABLE_OIDS_SQL = ("SELECT coalesce(json_object_agg(format('%I.%I', n.nspname, c.relname), c.oid::bigint), "
                   "'{}'::json)::text" + USER_TABLES)
-# What format('%I.%I') makes of a table name: plain lowercase words or double-quoted ones.
-QUOTED_NAME = re.compile(r'^(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\.(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")$')
+# What format('%I.%I') makes of a table name: plain lowercase words or double-quoted ones;
+# groups 1 or 2 hold the schema, 3 or 4 the table (2 and 4 still with doubled quotes).
+QUOTED_NAME = re.compile(r'^(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")\.(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")$')
 # A line of `pg_restore --list` for a table's rows: "<id>; <catalog oid> <oid> TABLE DATA <schema> <table> <owner>".
 TOC_TABLE_DATA = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (.+) \S+$")
-IDENTIFIER_PAIR = re.compile(r'^(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")\.(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")$')
 # awk over `pg_restore --data-only --file=-`: the rows of each COPY block of the archive. The
 # table is the schema-qualified name after COPY, as pg_dump quoted it (it may hold spaces).
 COUNT_ARCHIVE_ROWS = r"""BEGIN {printf "ROWS {"}
@@ -324,7 +324,7 @@ class ParallelCopyPlan(t.NamedTuple):
 
 def unquote_name(qualified: str) -> tuple[str, str] | None:
     """(schema, table) of a name as format('%I.%I') wrote it, None for anything else."""
-    match = IDENTIFIER_PAIR.match(qualified)
+    match = QUOTED_NAME.match(qualified)
     if not match:
         return None
     schema = match.group(1) or match.group(2).replace('""', '"')

@@ -64,8 +64,8 @@ def env_value(key: str) -> str:
     return value
 
 
-def pg_connect():
-    return psycopg2.connect(host="127.0.0.1", port=15432, dbname="coffee_db", user="coffee",
+def pg_connect(database: str = "coffee_db"):
+    return psycopg2.connect(host="127.0.0.1", port=15432, dbname=database, user="coffee",
                             password=env_value("POSTGRES_PASSWORD"), connect_timeout=5)
 
 

@@ -16,11 +16,10 @@ import shutil
 import subprocess
 import uuid
 
-import psycopg2
 import pytest
 
 from ansible_collections.appops.runbooks.plugins.modules import compose_postgres_db
-from ansible_collections.appops.runbooks.tests.integration.compose.conftest import BACKUPS, PROJECT, env_value
+from ansible_collections.appops.runbooks.tests.integration.compose.conftest import BACKUPS, PROJECT, pg_connect
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
 
 pytestmark = pytest.mark.integration
@@ -80,8 +79,7 @@ UNION ALL SELECT 'parent_id_seq', last_value::text FROM parent_id_seq
 
 
 def connect(database: str):
-    connection = psycopg2.connect(host="127.0.0.1", port=15432, dbname=database, user="coffee",
-                                  password=env_value("POSTGRES_PASSWORD"), connect_timeout=5)
+    connection = pg_connect(database)
     connection.autocommit = True
     return connection
 
