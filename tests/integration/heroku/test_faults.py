@@ -90,7 +90,9 @@ def test_every_procedure_succeeds_on_a_flaky_api_without_duplicate_writes(emulat
 def test_api_unreachable_fails_clearly_and_changes_nothing(emulator, playbook):
     before = {app: emulator.state(app) for app in (STAGING, PROD)}
     closed = {"HEROKU_API_URL": "http://127.0.0.1:9", "HEROKU_DATA_API_URL": "http://127.0.0.1:9"}
-    fast = {"heroku_task_retries": 1, "heroku_task_retry_delay": 1}
+    # Fail fast: one retry of each task, also of the maintenance switch (10 x 3 s by default).
+    fast = {"heroku_task_retries": 1, "heroku_task_retry_delay": 1,
+            "heroku_maintenance_retries": 1, "heroku_maintenance_retry_delay": 1}
     for procedure, app, extra in (("maintenance.yml", STAGING, {"state": "on"}),
                                   ("restore.yml", PROD, {"confirm": PROD}),
                                   ("rollback.yml", PROD, {"confirm": PROD})):
