@@ -62,6 +62,8 @@ SNAPSHOT_LIMIT_BYTES = 256 * 1024 * 1024
 NORMAL_ROWS = 1000
 TARGET_RATIO = 1.3
 LONG = 3600
+# 0 turns each retention rule off (see common_backup_keep_last in roles/common/meta/argument_specs.yml).
+RETENTION_OFF = json.dumps({"common_backup_keep_last": 0, "common_backup_max_age_days": 0})
 # Pids of other playbook/test runs seen during the timed part (noise the figures may carry).
 OTHERS_SEEN: set[str] = set()
 # Backups this run made (its backup, the playbook's safety backups): the only ones it deletes,
@@ -304,7 +306,10 @@ def playbook_env(profile: bool) -> dict[str, str]:
 
 
 def run_playbook(name: str, *extra: str) -> tuple[float, str]:
-    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", APP, *extra]
+    # Retention off: the bench deletes the backups it made itself at the end, and retention would
+    # delete the oldest of the lab's own backups once the bench's runs push them past keep_last.
+    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", APP,
+               "-e", RETENTION_OFF, *extra]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=playbook_env(profile=True), capture_output=True, text=True,
                           timeout=LONG, check=False)

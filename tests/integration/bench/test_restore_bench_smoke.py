@@ -6,10 +6,13 @@ end (figures in the last line) and that it leaves the lab as it found it.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
+import typing as t
 import urllib.request
 from pathlib import Path
 
@@ -48,16 +51,41 @@ def backups() -> set[str]:
     return {path.name for path in (PROJECT / "backups").iterdir()}
 
 
+def plant_old_backups(count: int) -> list[Path]:
+    """Catalog entries a day old, enough that default retention (keep 7) would delete some.
+
+    They make "nobody else's backup was touched" checkable on a fresh lab too, where the
+    catalog holds no backup of its own before the bench runs.
+    """
+    planted = []
+    yesterday = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    for minute in range(count):
+        moment = yesterday + datetime.timedelta(minutes=minute)
+        directory = PROJECT / "backups" / moment.strftime("%Y%m%dT%H%M%SZ")
+        directory.mkdir(parents=True)
+        manifest = {"app": "coffee-tracker", "kind": "manual", "created_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "files": [], "stores": []}
+        (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        planted.append(directory)
+    return planted
+
+
 @pytest.fixture(scope="module")
-def quick_run() -> dict:
+def quick_run() -> t.Iterator[dict]:
     with urllib.request.urlopen("http://127.0.0.1:18000/health", timeout=5) as answer:
         assert answer.status == 200, "the coffee-tracker lab is not up (make lab)"
-    rows_before, backups_before = lab_rows(), backups()
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "restore.py"), "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    lines = done.stdout.strip().splitlines()
-    return {"figures": json.loads(lines[-1]), "rows_before": rows_before, "backups_before": backups_before}
+    planted = plant_old_backups(7)
+    try:
+        rows_before, backups_before = lab_rows(), backups()
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "restore.py"), "--quick"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=900, check=False)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        lines = done.stdout.strip().splitlines()
+        yield {"figures": json.loads(lines[-1]), "rows_before": rows_before, "backups_before": backups_before,
+               "planted": {path.name for path in planted}}
+    finally:
+        for directory in planted:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_last_line_holds_the_figures(quick_run):
@@ -96,6 +124,7 @@ def test_lab_is_left_as_it_was(quick_run):
     assert figures["backup_id"] in figures["deleted_backups"] and len(figures["deleted_backups"]) >= 2
     assert not set(figures["deleted_backups"]) & backups()
     assert quick_run["backups_before"] <= backups()
+    assert quick_run["planted"] <= backups()
     assert not (PROJECT / "state" / "maintenance.json").exists()
     assert not (PROJECT / ".appops" / "lock.json").exists()
     with urllib.request.urlopen("http://127.0.0.1:18000/health", timeout=5) as answer:
