@@ -13,7 +13,8 @@
 #
 # Knobs: VENV (default .venv), TEST_RESULTS (default build/test-results, junit XML and logs),
 # TEST_VERBOSE=1 streams molecule output instead of showing its tail on failure,
-# PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore".
+# PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore", INTEGRATION_WORKERS (default 3: pytest-xdist
+# workers for the integration stage, one per lab instance group of tests/conftest.py; 1 = serial).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,7 @@ PASSED=0
 FAILED=0
 SKIPPED=0
 TIMINGS=()
+STAGE_PYTEST_ARGS=()
 
 say() { printf 'test: %s\n' "$*"; }
 
@@ -93,6 +95,7 @@ has_test_files() {
   return 1
 }
 
+# run_pytest_stage STAGE PATH... ; the array STAGE_PYTEST_ARGS adds options for this stage only.
 run_pytest_stage() {
   local stage="$1"
   shift
@@ -107,7 +110,7 @@ run_pytest_stage() {
   local xml="$RESULTS/$stage.xml" started=$SECONDS rc counts
   rm -f "$xml"
   say "$stage: pytest ${paths[*]}"
-  (cd "$ROOT" && python -m pytest "${paths[@]}" --junitxml="$xml" -o junit_family=xunit2)
+  (cd "$ROOT" && python -m pytest "${paths[@]}" "${STAGE_PYTEST_ARGS[@]}" --junitxml="$xml" -o junit_family=xunit2)
   rc=$?
   local seconds=$((SECONDS - started))
   if ((rc == 5)); then
@@ -159,7 +162,15 @@ stage_lab() { LAB_SKIP_SETUP=1 run_gate lab lab-up stream bash "$ROOT/scripts/la
 
 stage_unit() { run_pytest_stage unit tests/unit; }
 
-stage_integration() { run_pytest_stage integration tests/integration tests/emulators; }
+# The integration tests mostly wait on the lab (containers, emulators, PostgreSQL), so the groups
+# of tests that drive different lab instances run side by side even on two cores.
+stage_integration() {
+  local workers="${INTEGRATION_WORKERS:-3}"
+  STAGE_PYTEST_ARGS=()
+  ((workers > 1)) && STAGE_PYTEST_ARGS=(-n "$workers" --dist loadgroup)
+  run_pytest_stage integration tests/integration tests/emulators
+  STAGE_PYTEST_ARGS=()
+}
 
 stage_molecule() {
   local scenarios=() file

@@ -1,0 +1,55 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which live lab instance each integration test drives, for running them side by side.
+
+`make integration` runs the integration tests on several pytest-xdist workers with
+``--dist loadgroup``. Tests that drive the same stateful instance must stay on one worker, in
+order: the Heroku procedure tests reset the shared emulator before each test (which would delete
+the apps another test just made), and the compose tests drop tables and restart the
+coffee-tracker stack. Tests on different instances share nothing, so their groups run at once.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+# First matching prefix wins; paths are relative to tests/.
+LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
+    # The emulator on 18100 (the lab's own): reset per test, or apps created in it.
+    ("integration/heroku/", "heroku-lab-emulator"),
+    ("integration/heroku_modules/", "heroku-lab-emulator"),
+    ("integration/bench/test_fleet_bench_smoke.py", "heroku-lab-emulator"),
+    # The coffee-tracker compose stack, its PostgreSQL, Redis, SQLite file and backups.
+    ("integration/compose/", "coffee-tracker-stack"),
+    ("integration/lab/", "coffee-tracker-stack"),
+    ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
+    # The emulator tests' own instance (18110), started and stopped by their session fixture.
+    ("emulators/", "heroku-test-emulator"),
+)
+# Integration tests that drive no shared lab instance, so any worker may run them at any time.
+INDEPENDENT: frozenset[str] = frozenset({
+    "integration/bench/test_interpreter_bench_smoke.py",
+})
+
+
+def lab_instance_group(path: Path) -> str | None:
+    """The group of a test file, or None when it drives no shared instance."""
+    try:
+        relative = path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return None
+    for prefix, group in LAB_INSTANCE_GROUPS:
+        if relative.startswith(prefix):
+            return group
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # tryfirst: xdist reads the xdist_group mark in its own hook of this name.
+    for item in items:
+        group = lab_instance_group(Path(str(item.path)))
+        if group and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
