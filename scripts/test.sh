@@ -166,10 +166,10 @@ stage_unit() { run_pytest_stage unit tests/unit; }
 # of tests that drive different lab instances run side by side even on two cores.
 stage_integration() {
   local workers="${INTEGRATION_WORKERS:-3}"
-  STAGE_PYTEST_ARGS=()
+  # local: run_pytest_stage sees it (bash scopes dynamically); later stages see the empty global.
+  local STAGE_PYTEST_ARGS=()
   ((workers > 1)) && STAGE_PYTEST_ARGS=(-n "$workers" --dist loadgroup)
   run_pytest_stage integration tests/integration tests/emulators
-  STAGE_PYTEST_ARGS=()
 }
 
 stage_molecule() {

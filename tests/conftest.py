@@ -50,6 +50,6 @@ def lab_instance_group(path: Path) -> str | None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # tryfirst: xdist reads the xdist_group mark in its own hook of this name.
     for item in items:
-        group = lab_instance_group(Path(str(item.path)))
+        group = lab_instance_group(item.path)
         if group and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(group))

@@ -6,41 +6,31 @@ that reset that instance, and fail at random; this check names it instead."""
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 
-TESTS = pathlib.Path(__file__).resolve().parents[1]
+from ansible_collections.appops.runbooks.tests.conftest import INDEPENDENT, TESTS, lab_instance_group
 
 
-def load_root_conftest():
-    spec = importlib.util.spec_from_file_location("tests_root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def integration_test_files() -> list[pathlib.Path]:
-    return sorted(path for folder in ("integration", "emulators") for path in (TESTS / folder).rglob("test_*.py"))
+def integration_test_files() -> list[str]:
+    """Every integration test file, relative to tests/."""
+    return sorted(path.relative_to(TESTS).as_posix()
+                  for folder in ("integration", "emulators") for path in (TESTS / folder).rglob("test_*.py"))
 
 
 def test_every_integration_test_file_has_a_group_or_is_declared_independent():
-    conftest = load_root_conftest()
-    unplaced = [path.relative_to(TESTS).as_posix() for path in integration_test_files()
-                if conftest.lab_instance_group(path) is None
-                and path.relative_to(TESTS).as_posix() not in conftest.INDEPENDENT]
+    unplaced = [relative for relative in integration_test_files()
+                if lab_instance_group(TESTS / relative) is None and relative not in INDEPENDENT]
     assert not unplaced, f"add these to LAB_INSTANCE_GROUPS or INDEPENDENT in tests/conftest.py: {unplaced}"
 
 
 def test_independent_files_exist_and_have_no_group():
-    conftest = load_root_conftest()
-    for relative in conftest.INDEPENDENT:
+    for relative in INDEPENDENT:
         assert (TESTS / relative).is_file(), relative
-        assert conftest.lab_instance_group(TESTS / relative) is None, relative
+        assert lab_instance_group(TESTS / relative) is None, relative
 
 
 def test_tests_of_one_instance_share_one_group():
-    conftest = load_root_conftest()
-    group = conftest.lab_instance_group
+    group = lab_instance_group
     assert group(TESTS / "integration/heroku/test_faults.py") == group(TESTS / "integration/heroku_modules/x.py")
     assert group(TESTS / "integration/bench/test_fleet_bench_smoke.py") == group(TESTS / "integration/heroku/x.py")
     assert group(TESTS / "integration/compose/x.py") == group(TESTS / "integration/lab/x.py")

@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,12 +60,12 @@ def plant_old_backups(count: int) -> list[Path]:
     catalog holds no backup of its own before the bench runs.
     """
     planted = []
-    yesterday = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    yesterday = _backup.utc_now() - datetime.timedelta(days=1)
     for minute in range(count):
         moment = yesterday + datetime.timedelta(minutes=minute)
-        directory = PROJECT / "backups" / moment.strftime("%Y%m%dT%H%M%SZ")
+        directory = PROJECT / "backups" / _backup.backup_id_for(moment)
         directory.mkdir(parents=True)
-        manifest = {"app": "coffee-tracker", "kind": "manual", "created_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        manifest = {"app": "coffee-tracker", "kind": "manual", "created_at": _backup.format_time(moment),
                     "files": [], "stores": []}
         (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         planted.append(directory)
