@@ -21,7 +21,7 @@ lab-status: ## show the engine, compose projects and containers
 	@bash scripts/lab.sh status
 
 demo: lab ## set up, start the lab, run the demo (scripts/demo.sh)
-	@if [[ -f scripts/demo.sh ]]; then bash scripts/demo.sh; else echo "demo: scripts/demo.sh not written yet"; fi
+	@bash scripts/demo.sh
 
 test: setup ## set up, then every gate (lab up, unit, integration, molecule, lint, sanity)
 	@bash scripts/test.sh

@@ -48,8 +48,10 @@ audit_lost="$(audit_count)"
 echo "coffee_logs=$logs_lost audit_events=$audit_lost"
 
 say "ansible-playbook playbooks/restore.yml -l coffee-tracker"
-ansible-playbook playbooks/restore.yml -l coffee-tracker | tee "$LOG_DIR/restore.log" | grep -E 'RESTORED|FAILED|PLAY RECAP|coffee-tracker +:' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || die "restore failed, see $LOG_DIR/restore.log"
+# The playbook's status is taken before the log is filtered: a pipeline would report grep's.
+ansible-playbook playbooks/restore.yml -l coffee-tracker >"$LOG_DIR/restore.log" 2>&1 && restore_rc=0 || restore_rc=$?
+grep -E 'RESTORED|FAILED|PLAY RECAP|coffee-tracker +:' "$LOG_DIR/restore.log" || true
+[ "$restore_rc" -eq 0 ] || die "restore failed (exit $restore_rc), see $LOG_DIR/restore.log"
 report="$(tr -s ' \n' ' ' <"$LOG_DIR/restore.log" | grep -o 'RESTORED coffee-tracker from backup [^ ]* stores=[^ ]* rto_seconds=[^ ]* rpo_seconds=[^ ]*' | tail -1)"
 restored_id="$(sed -n 's/.*from backup \([^ ]*\).*/\1/p' <<<"$report")"
 stores="$(sed -n 's/.*stores=\([^ ]*\).*/\1/p' <<<"$report")"

@@ -62,9 +62,10 @@ record() {
   TIMINGS+=("$(printf '%-26s %4ss  %s passed, %s failed, %s skipped%s' "$1" "$5" "$2" "$3" "$4" "${6:+  ($6)}")")
 }
 
-record_nothing() {
-  TIMINGS+=("$(printf '%-26s %4ss  nothing to test yet (%s)' "$1" 0 "$2")")
-  say "$1: nothing to test yet ($2)"
+# A stage whose tests are missing fails: a deleted suite must not turn the summary green.
+record_missing() {
+  say "$1: FAILED, its tests are missing ($2)"
+  record "$1" 0 1 0 0 "tests missing: $2"
 }
 
 # Prints "passed failed skipped" summed over every testsuite of a junit XML file.
@@ -104,7 +105,7 @@ run_pytest_stage() {
     [[ -d "$ROOT/$path" ]] && paths+=("$path")
   done
   if ! has_test_files "${paths[@]}"; then
-    record_nothing "$stage" "no test_*.py under $*"
+    record_missing "$stage" "no test_*.py under $*"
     return 0
   fi
   local xml="$RESULTS/$stage.xml" started=$SECONDS rc counts
@@ -178,7 +179,7 @@ stage_molecule() {
     [[ -e "$file" ]] && scenarios+=("$(basename "$(dirname "$file")")")
   done
   if ((${#scenarios[@]} == 0)); then
-    record_nothing molecule "no extensions/molecule/*/molecule.yml"
+    record_missing molecule "no extensions/molecule/*/molecule.yml"
     return 0
   fi
   local name

@@ -53,11 +53,12 @@ def test_summary_line_and_status(tmp_path: pathlib.Path, files: dict[str, str], 
     assert returncode == status
 
 
-def test_a_stage_with_no_test_files_says_so_and_counts_nothing(tmp_path: pathlib.Path) -> None:
+def test_a_stage_whose_test_files_are_gone_fails(tmp_path: pathlib.Path) -> None:
+    # A deleted suite must not leave a green summary behind.
     returncode, lines = run_unit_stage(tmp_path, {"helpers.py": NO_TESTS})
-    assert lines[-1] == "0 passed, 0 failed"
-    assert any("nothing to test yet" in line for line in lines)
-    assert returncode == 0
+    assert lines[-1] == "0 passed, 1 failed"
+    assert any("its tests are missing" in line for line in lines)
+    assert returncode == 1
 
 
 def test_unknown_stage_fails_with_the_summary_line(tmp_path: pathlib.Path) -> None:
