@@ -34,6 +34,11 @@ options:
     description: sha256 of the backup's dump file.
     type: str
     required: true
+  schema:
+    description:
+      - Hash of the schema's definitions now (columns, defaults, constraints, indexes, views, triggers,
+        functions). When given, a marker with another hash, or with none, means restore again.
+    type: str
 author:
   - appops maintainers (@appops)
 """

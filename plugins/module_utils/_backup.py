@@ -313,11 +313,26 @@ def table_set_verdict(marker: t.Mapping[str, t.Any], oids: t.Mapping[str, t.Any]
     return None
 
 
-def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str) -> dict[str, t.Any]:
+def schema_verdict(marker: t.Mapping[str, t.Any], schema: str) -> dict[str, t.Any] | None:
+    """From the schema's hash (columns, defaults, constraints, indexes, views, triggers, functions).
+
+    None when it is the one the restore made.
+    """
+    recorded = marker.get("schema")
+    if not recorded:
+        return plan_verdict(True, "the last restore recorded no schema fingerprint")
+    if recorded != schema:
+        return plan_verdict(True, "the schema changed since the restore (a column, default, constraint, index, "
+                                  "view, trigger or function)")
+    return None
+
+
+def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str, schema: str | None = None) -> dict[str, t.Any]:
     """Whether the database still holds ``backup_id``: the marker of the last restore against now.
 
     Anything unknown means restore again, so a wrong answer can only cost a needless restore,
-    never skip a needed one. ``current`` is {table: {oid, rows, newer}}.
+    never skip a needed one. ``current`` is {table: {oid, rows, newer}}; ``schema``, when given,
+    the hash of the schema's definitions now.
     """
     verdict = marker_verdict(marker, backup_id, sha256)
     if verdict is not None:
@@ -325,6 +340,8 @@ def restore_plan(marker: t.Any, current: t.Any, backup_id: str, sha256: str) -> 
     if not isinstance(current, dict):
         return plan_verdict(True, "could not read the database")
     verdict = table_set_verdict(marker, {table: (facts or {}).get("oid") for table, facts in current.items()})
+    if verdict is None and schema is not None:
+        verdict = schema_verdict(marker, schema)
     if verdict is not None:
         return verdict
     return rows_verdict(marker, current, backup_id)

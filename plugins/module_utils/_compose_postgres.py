@@ -20,17 +20,48 @@ RunCommand = t.Callable[..., t.Tuple[int, str, str]]
 
 PROJECT_DIR_LABEL = "com.docker.compose.project.working_dir"
 SERVICE_LABEL = "com.docker.compose.service"
+# Schemas of the database's own objects (n is pg_namespace).
+USER_NAMESPACE = r"""n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'"""
 # Every ordinary table of the database, named as pg_dump's COPY lines name them.
-USER_TABLES = r"""
+USER_TABLES = f"""
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r'
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND n.nspname NOT LIKE 'pg\_toast%'
-    AND n.nspname NOT LIKE 'pg\_temp%'"""
+    AND {USER_NAMESPACE}"""
 # Table name -> oid from the catalog alone: enough to see a table dropped, added or recreated.
 TABLE_OIDS_SQL = ("SELECT coalesce(json_object_agg(format('%I.%I', n.nspname, c.relname), c.oid::bigint), "
-                  "'{}'::json)::text" + USER_TABLES)
+                  "'{}'::json)" + USER_TABLES)
+# One md5 over the definitions the restore recreates besides the tables themselves: a dropped
+# column, default, constraint, index, view, trigger or function loses data or behaviour while
+# every table keeps its oid and its rows, so the table set and the counts alone cannot see it.
+SCHEMA_HASH_SQL = rf"""SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line), '')) FROM (
+  SELECT format('column %s %s %s %s %s', a.attrelid::regclass, quote_ident(a.attname),
+                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) AS line
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {USER_NAMESPACE}
+  UNION ALL
+  SELECT format('constraint %s %s %s', co.conrelid::regclass, quote_ident(co.conname), pg_get_constraintdef(co.oid))
+    FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace WHERE {USER_NAMESPACE}
+  UNION ALL
+  SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE {USER_NAMESPACE}
+  UNION ALL
+  SELECT format('view %s %s', c.oid::regclass, pg_get_viewdef(c.oid))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND {USER_NAMESPACE}
+  UNION ALL
+  SELECT 'trigger ' || pg_get_triggerdef(tg.oid)
+    FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT tg.tgisinternal AND {USER_NAMESPACE}
+  UNION ALL
+  SELECT format('function %s.%s(%s) %s', quote_ident(n.nspname), quote_ident(p.proname),
+                pg_get_function_identity_arguments(p.oid), md5(coalesce(p.prosrc, '')))
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {USER_NAMESPACE}
+) definitions"""
+# Both in one psql call: the plan reads the catalog once.
+CATALOG_SQL = f"SELECT json_build_object('tables', ({TABLE_OIDS_SQL}), 'schema', ({SCHEMA_HASH_SQL}))::text"
 # What format('%I.%I') makes of a table name: plain lowercase words or double-quoted ones;
 # groups 1 or 2 hold the schema, 3 or 4 the table (2 and 4 still with doubled quotes).
 QUOTED_NAME = re.compile(r'^(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")\.(?:([a-z_][a-z0-9_$]*)|"((?:[^"]|"")+)")$')
@@ -241,8 +272,13 @@ class Postgres:
         out = self.service.exec_or_raise(self.psql_argv(sql), what)
         return json.loads(out)
 
+    def catalog(self) -> tuple[dict[str, int], str]:
+        """(table name -> oid, md5 of the schema's other definitions), from the catalog alone."""
+        found = self.query_json(CATALOG_SQL, "reading the catalog")
+        return {name: int(oid) for name, oid in (found["tables"] or {}).items()}, str(found["schema"])
+
     def table_oids(self) -> dict[str, int]:
-        return {name: int(oid) for name, oid in self.query_json(TABLE_OIDS_SQL, "listing the tables").items()}
+        return self.catalog()[0]
 
     def fingerprint(self, tables: t.Mapping[str, int] | None = None, since_xid: str | int | None = None,
                     with_xid: bool = False) -> dict[str, t.Any]:

@@ -18,9 +18,10 @@ description:
     back from the archive itself or, when nothing writes (O(row_counts_from=live)), counted in the live
     tables. It always reports a change.
   - O(state=restored) makes the database hold a backup. The marker file written after the last restore
-    (backup id, archive sha256, per-table oid and row count, transaction id) is compared with the tables
-    now, cheapest evidence first (the marker, then the catalog's table oids, then a count of every
-    table); when no table changed since that restore of the same archive nothing is done. Otherwise
+    (backup id, archive sha256, per-table oid and row count, transaction id, hash of the schema's other
+    definitions) is compared with the database now, cheapest evidence first (the marker, then the
+    catalog's table oids and schema hash, then a count of every table); when nothing changed since
+    that restore of the same archive nothing is done. Otherwise
     C(pg_restore --clean --if-exists --jobs) runs, the row counts are checked against
     O(expected_row_counts) and the marker is written. In check mode the comparison is the plan.
 author:
@@ -191,6 +192,7 @@ from ansible_collections.appops.runbooks.plugins.module_utils._backup import (
     marker_verdict,
     row_count_mismatches,
     rows_verdict,
+    schema_verdict,
     table_set_verdict,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._compose_postgres import (
@@ -219,8 +221,8 @@ def compare(database: Postgres, marker: dict[str, t.Any], backup_id: str, sha256
     verdict = marker_verdict(marker, backup_id, sha256)
     if verdict is not None:
         return verdict, {}
-    tables = database.table_oids()
-    verdict = table_set_verdict(marker, tables)
+    tables, schema = database.catalog()
+    verdict = table_set_verdict(marker, tables) or schema_verdict(marker, schema)
     if verdict is not None:
         return verdict, {}
     current = database.fingerprint(tables, since_xid=marker.get("xid"))
@@ -242,7 +244,8 @@ def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
 
     method = database.restore(params["path"], params["jobs"], params["pgoptions"],
                               params["parallel_copy_min_rows"], params["expected_row_counts"])
-    after = database.fingerprint(with_xid=True)
+    tables, schema = database.catalog()
+    after = database.fingerprint(tables, with_xid=True)
     rows = rows_of(after)
     mismatches = row_count_mismatches(params["expected_row_counts"], rows)
     if mismatches:
@@ -256,6 +259,7 @@ def restore(module: AnsibleModule, database: Postgres) -> dict[str, t.Any]:
         "restored_at": _backup.format_time(_backup.utc_now()),
         "xid": after["xid"],
         "tables": after["tables"],
+        "schema": schema,
     }
     _backup.write_json_atomically(params["marker"], new_marker)
     return {"changed": True, "plan": plan, "row_counts": rows, "marker": new_marker, "restore_method": method,

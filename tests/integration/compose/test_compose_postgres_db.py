@@ -10,12 +10,18 @@ import pytest
 
 from ansible_collections.appops.runbooks.plugins.modules import compose_postgres_db
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
-    BACKUPS, PROJECT, pg_count, pg_execute)
+    BACKUPS, PROJECT, pg_connect, pg_count, pg_execute)
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
 
 pytestmark = pytest.mark.integration
 
 DATABASE = {"project_dir": str(PROJECT), "service": "postgres", "database": "coffee_db", "user": "coffee", "port": 15432}
+
+
+def heart_rates_columns() -> set[str]:
+    with pg_connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'heart_rates'")
+        return {row[0] for row in cursor.fetchall()}
 
 
 @pytest.fixture
@@ -62,6 +68,21 @@ def test_dump_then_restore_is_planned_done_and_idempotent(dump, tmp_path):
     assert replan["changed"] is True and "heart_rates" in replan["plan"]["reason"]
     run_module(compose_postgres_db, restore)
     assert pg_count("heart_rates") == dumped["row_counts"]["public.heart_rates"]
+    assert run_module(compose_postgres_db, restore)["changed"] is False
+
+    # A dropped column loses data while every table keeps its oid and its row count.
+    pg_execute("ALTER TABLE heart_rates DROP COLUMN bpm")
+    schema_plan = run_module(compose_postgres_db, restore, check_mode=True)
+    assert schema_plan["changed"] is True and "schema changed" in schema_plan["plan"]["reason"]
+    assert run_module(compose_postgres_db, restore)["changed"] is True
+    assert heart_rates_columns() >= {"bpm"}
+    assert run_module(compose_postgres_db, restore)["changed"] is False
+
+    # So does a dropped default.
+    pg_execute("ALTER TABLE coffee_logs ALTER COLUMN consumed_at DROP DEFAULT")
+    assert "schema changed" in run_module(compose_postgres_db, restore, check_mode=True)["plan"]["reason"]
+    assert run_module(compose_postgres_db, restore)["changed"] is True
+    assert run_module(compose_postgres_db, restore)["changed"] is False
 
 
 def test_row_counts_that_differ_fail_and_leave_no_marker(dump, tmp_path):
