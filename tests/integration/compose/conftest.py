@@ -49,10 +49,11 @@ class Run:
         return self.recap()["changed"]
 
 
-def run_playbook(name: str, *args: str, limit: str = APP, timeout: int = 900) -> Run:
+def run_playbook(name: str, *args: str, limit: str | None = APP, timeout: int = 900) -> Run:
+    """ansible-playbook playbooks/<name>.yml -l <limit> (no -l when limit is None) against the lab."""
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", limit, *args]
+    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", *(["-l", limit] if limit else []), *args]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return Run(finished.returncode, finished.stdout + finished.stderr)
 

@@ -146,8 +146,10 @@ def test_unknown_backup_id_fails_clearly(fresh_backup):
 
 
 def test_malformed_backup_id_fails_before_anything(lab_up):
+    marker = plant_canary()
     run = run_playbook("restore", "-e", "backup_id=../../etc")
     assert run.rc != 0 and "backup_id must be 'latest' or a backup id" in run.text
+    assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
 
 
 def test_unknown_app_fails_clearly(lab_up):
@@ -156,21 +158,59 @@ def test_unknown_app_fails_clearly(lab_up):
     assert "no-such-app" in run.text and "no hosts" in run.text
 
 
+@pytest.mark.parametrize("procedure, extra", [
+    ("restore", []),
+    ("deploy", ["-e", "ref=v1.0.0"]),
+    ("rollback", []),
+])
+def test_a_destructive_run_without_a_limit_refuses_to_start(lab_up, procedure, extra):
+    deployed = json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
+    marker = plant_canary()
+    run = run_playbook(procedure, *extra, limit=None)
+    assert run.rc != 0 and f"{procedure} changes one app at a time: name the app(s) with -l <app>" in run.text
+    assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
+    assert json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"] == deployed
+
+
+def test_an_app_that_does_not_name_its_environment_gets_the_production_guard(fresh_backup, tmp_path):
+    # Only what validation reads: an inventory written by hand that forgot app_environment.
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {APP: {
+        "app_platform": "compose",
+        "app_data_stores": [{"name": "main", "kind": "compose_postgres"}, {"name": "secondary", "kind": "sqlite"}],
+    }}}}), encoding="utf-8")
+    marker = plant_canary()
+    run = run_playbook("restore", "-i", str(inventory))
+    assert run.rc != 0 and "needs confirm=coffee-tracker" in run.text
+    assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
+
+
 def test_unsupported_platform_fails_early(lab_up):
     run = run_playbook("restore", limit="mysetlist")
     assert run.rc != 0 and "platform 'vercel' is not supported yet" in run.text
 
 
-def test_lock_held_refuses_a_second_restore(fresh_backup):
+@pytest.mark.parametrize("procedure, extra", [
+    ("restore", []),
+    ("deploy", ["-e", "ref=v1.0.0"]),
+    ("rollback", []),
+])
+def test_lock_held_refuses_a_second_destructive_run(fresh_backup, procedure, extra):
     lock = STATE / "lock.json"
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lock.write_text(json.dumps({"app": APP, "holder": "alice@ops-box", "procedure": "restore", "since": since,
                                 "token": "someone-else"}), encoding="utf-8")
+    deployed = json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
+    marker = plant_canary()  # not in the backup: a restore would remove it
     try:
-        run = run_playbook("restore", "-e", f"backup_id={fresh_backup[0]}")
+        run = run_playbook(procedure, "-e", f"backup_id={fresh_backup[0]}", *extra)
         assert run.rc != 0
         assert "locked by alice@ops-box" in run.text and since in run.text
+        assert run.recap()["changed"] == 0
         assert json.loads(lock.read_text(encoding="utf-8"))["token"] == "someone-else"
+        assert canary_present(marker) == (True, True)
+        assert json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"] == deployed
+        assert not MAINTENANCE.exists() and http_get("/health")[1]["version"] == deployed["ref"]
     finally:
         lock.unlink()
 

@@ -39,3 +39,11 @@ def test_health_answers_200_with_the_deployed_version(host):
     health = json.loads(body)
     assert health["database"]["status"] == "healthy" and health["version"] == current["ref"]
     assert health["maintenance"] is True
+
+
+def test_converge_deployed_another_release_than_the_one_before(host):
+    before = host.file(str(PROJECT / ".appops" / "molecule-release-before")).content_string.strip()
+    deployments = json.loads(host.file(str(PROJECT / ".appops" / "deployments.json")).content_string)
+    assert before and deployments["current"]["ref"] != before
+    assert deployments["current"]["ref"] == ("v1.1.0" if before == "v1.0.0" else "v1.0.0")
+    assert deployments["current"]["via"] == "deploy"
