@@ -177,18 +177,42 @@ def list_backups(root: str) -> list[dict[str, t.Any]]:
     return sorted(found, key=lambda item: (item["created_at"], item["backup_id"]))
 
 
+def damaged_backups(root: str) -> list[str]:
+    """Ids of finished backups (no .incomplete marker) whose manifest is missing or unreadable."""
+    if not os.path.isdir(root):
+        return []
+    return sorted(
+        name for name in os.listdir(root)
+        if is_valid_backup_id(name) and os.path.isdir(os.path.join(root, name))
+        and not os.path.exists(os.path.join(root, name, INCOMPLETE_MARKER))
+        and read_manifest(os.path.join(root, name)) is None)
+
+
 def resolve(root: str, backup_id: str = "latest", include_safety: bool = False) -> dict[str, t.Any]:
     """Find one complete backup; 'latest' skips safety backups unless asked not to.
 
     Safety backups are taken right before a restore; if 'latest' picked them, restoring
-    "latest" twice would undo the first restore.
+    "latest" twice would undo the first restore. A damaged backup newer than the one 'latest'
+    would pick stops it: restoring an older backup than the operator thinks must be a choice.
     """
     backups = list_backups(root)
+    damaged = damaged_backups(root)
     if backup_id in ("", "latest"):
         candidates = [item for item in backups if include_safety or item["kind"] != "safety"]
+        newest = candidates[-1]["backup_id"] if candidates else ""
+        newer_damaged = [name for name in damaged if name > newest]
+        if newer_damaged:
+            raise BackupCorrupt(
+                f"backup {newer_damaged[-1]} in {root} is newer than {newest or 'any complete backup'} but its "
+                f"{MANIFEST_NAME} is missing or unreadable, so 'latest' would be an older backup than the newest; "
+                f"give backup_id=<id> to restore an older one on purpose, or move {newer_damaged[-1]} away",
+                [f"{name}: {MANIFEST_NAME} missing or unreadable" for name in newer_damaged])
         if not candidates:
             raise BackupNotFound(f"no complete backup found in {root}")
         return candidates[-1]
+    if backup_id in damaged:
+        raise BackupCorrupt(f"backup {backup_id} in {root} has no readable {MANIFEST_NAME}",
+                            [f"{backup_id}: {MANIFEST_NAME} missing or unreadable"])
     for item in backups:
         if item["backup_id"] == backup_id:
             return item

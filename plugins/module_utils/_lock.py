@@ -81,6 +81,14 @@ def _write_exclusive(path: str, lock: dict[str, t.Any]) -> None:
         os.fsync(handle.fileno())
 
 
+def _put_back(aside: str, path: str) -> None:
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    os.unlink(aside)
+
+
 def describe(app: str, lock: dict[str, t.Any]) -> str:
     return (
         f"{app} is locked by {lock.get('holder', 'unknown')} "
@@ -121,6 +129,11 @@ def acquire(
             try:
                 os.rename(path, aside)
             except FileNotFoundError:
+                continue
+            if read_lock(aside) != current:
+                # Another taker replaced the stale lock between our read and the rename: that
+                # fresh lock is theirs, so it goes back (unless a third run already took the path).
+                _put_back(aside, path)
                 continue
             os.unlink(aside)
             try:

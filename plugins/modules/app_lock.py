@@ -144,7 +144,9 @@ def run_acquire(module: AnsibleModule) -> dict[str, t.Any]:
     try:
         result = _lock.acquire(params["path"], params["app"], params["procedure"], holder, token, params["max_age"])
     except _lock.LockHeld as held:
-        module.fail_json(msg=f"{held}; refusing to run {params['procedure']} while it is held", lock=held.holder)
+        module.fail_json(msg=f"{held}; refusing to run {params['procedure']} while it is held (if that run was "
+                             f"killed and is gone, take the lock over with max_age=0; in the playbooks "
+                             f"-e common_lock_max_age=0)", lock=held.holder)
     result["token"] = token
     if result["stale_taken_over"]:
         stale = result["stale_taken_over"]

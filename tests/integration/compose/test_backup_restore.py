@@ -194,18 +194,22 @@ def test_unsupported_platform_fails_early(lab_up):
     ("restore", []),
     ("deploy", ["-e", "ref=v1.0.0"]),
     ("rollback", []),
+    ("backup", []),
 ])
-def test_lock_held_refuses_a_second_destructive_run(fresh_backup, procedure, extra):
+def test_lock_held_refuses_a_second_run(fresh_backup, procedure, extra):
     lock = STATE / "lock.json"
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lock.write_text(json.dumps({"app": APP, "holder": "alice@ops-box", "procedure": "restore", "since": since,
                                 "token": "someone-else"}), encoding="utf-8")
     deployed = json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
     marker = plant_canary()  # not in the backup: a restore would remove it
+    backups = sorted(path.name for path in BACKUPS.iterdir())
     try:
         run = run_playbook(procedure, "-e", f"backup_id={fresh_backup[0]}", *extra)
         assert run.rc != 0
         assert "locked by alice@ops-box" in run.text and since in run.text
+        assert "common_lock_max_age=0" in run.text
+        assert sorted(path.name for path in BACKUPS.iterdir()) == backups
         assert run.recap()["changed"] == 0
         assert json.loads(lock.read_text(encoding="utf-8"))["token"] == "someone-else"
         assert canary_present(marker) == (True, True)
@@ -213,6 +217,38 @@ def test_lock_held_refuses_a_second_destructive_run(fresh_backup, procedure, ext
         assert not MAINTENANCE.exists() and http_get("/health")[1]["version"] == deployed["ref"]
     finally:
         lock.unlink()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over_when_asked(fresh_backup):
+    lock = STATE / "lock.json"
+    lock.write_text(json.dumps({"app": APP, "holder": "alice@ops-box", "procedure": "backup",
+                                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5)),
+                                "token": "killed-run"}), encoding="utf-8")
+    try:
+        run = run_playbook("backup", "-e", "common_lock_max_age=0")
+        assert run.rc == 0, run.output[-3000:]
+        assert "Took over a stale lock" in run.text and "alice@ops-box" in run.text
+        backup_id = re.search(r"backup (\d{8}T\d{6}Z\S*)", run.text).group(1)
+        assert (BACKUPS / backup_id / "manifest.json").is_file()
+        assert not lock.exists()
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def test_latest_refuses_to_pass_over_a_newer_damaged_backup(fresh_backup):
+    backup_id, _manifest = fresh_backup
+    damaged_id = "20991231T235959Z"
+    shutil.copytree(BACKUPS / backup_id, BACKUPS / damaged_id)
+    try:
+        (BACKUPS / damaged_id / "manifest.json").write_text('{"app": "coffee-tr', encoding="utf-8")
+        marker = plant_canary()
+        run = run_playbook("restore")
+        assert run.rc != 0
+        assert f"backup {damaged_id}" in run.text and "missing or unreadable" in run.text
+        assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
+        assert not MAINTENANCE.exists()
+    finally:
+        shutil.rmtree(BACKUPS / damaged_id, ignore_errors=True)
 
 
 def test_restore_keeps_maintenance_on_when_it_was_on(fresh_backup, maintenance_off):

@@ -62,6 +62,20 @@ def test_latest_skips_safety_and_incomplete_backups(tmp_path):
     assert _backup.resolve(str(tmp_path), include_safety=True)["backup_id"] == "20250102T020000Z"
 
 
+def test_latest_refuses_to_pass_over_a_newer_damaged_backup(tmp_path):
+    older, _path = make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
+    newer, path = make_backup(tmp_path, datetime.datetime(2025, 1, 2, 2, 0, tzinfo=UTC))
+    with open(os.path.join(path, _backup.MANIFEST_NAME), "w", encoding="utf-8") as handle:
+        handle.write('{"truncated": ')
+    with pytest.raises(_backup.BackupCorrupt) as damaged:
+        _backup.resolve(str(tmp_path))
+    assert newer in str(damaged.value) and older in str(damaged.value)
+    with pytest.raises(_backup.BackupCorrupt):
+        _backup.resolve(str(tmp_path), newer)
+    # Asked for by id, the older backup is a choice and is found.
+    assert _backup.resolve(str(tmp_path), older)["backup_id"] == older
+
+
 def test_unknown_backup_id_lists_what_exists(tmp_path):
     make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
     with pytest.raises(_backup.BackupNotFound) as missing:

@@ -51,6 +51,30 @@ def test_stale_lock_is_taken_over_and_reported(tmp_path):
     assert os.listdir(tmp_path) == ["lock.json"]
 
 
+def test_a_fresh_lock_that_replaced_the_stale_one_is_put_back(tmp_path, monkeypatch):
+    # Two runs saw the same stale lock; the other one was faster and wrote its own. This run's
+    # rename then moves that fresh lock, which must go back and keep this run out.
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "deploy", "alice@box", "t1", 3600, now=NOW)
+    stale = json.loads(open(path, encoding="utf-8").read())
+    os.unlink(path)
+    later = NOW + datetime.timedelta(hours=3)
+    _lock.acquire(path, "app", "restore", "carol@box", "t3", 3600, now=later)
+    real_read = _lock.read_lock
+    reads = []
+
+    def first_read_sees_the_stale_lock(where):
+        reads.append(where)
+        return stale if len(reads) == 1 else real_read(where)
+
+    monkeypatch.setattr(_lock, "read_lock", first_read_sees_the_stale_lock)
+    with pytest.raises(_lock.LockHeld) as held:
+        _lock.acquire(path, "app", "restore", "bob@box", "t2", 3600, now=later)
+    assert "carol@box" in str(held.value)
+    assert json.loads(open(path, encoding="utf-8").read())["token"] == "t3"
+    assert os.listdir(tmp_path) == ["lock.json"]
+
+
 def test_unreadable_lock_counts_as_stale(tmp_path):
     path = tmp_path / "lock.json"
     path.write_text("{half", encoding="utf-8")
