@@ -28,6 +28,7 @@ author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 options:
   project_dir:
     description: Directory of the Compose project (where its compose file is).
@@ -115,6 +116,9 @@ attributes:
     support: full
   platform:
     platforms: posix
+  action_group:
+    support: full
+    membership: [appops.runbooks.compose]
 requirements:
   - The docker CLI on the host that runs the Compose project.
 seealso:

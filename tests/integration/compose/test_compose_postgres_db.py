@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import uuid
 
 import pytest
 
 from ansible_collections.appops.runbooks.plugins.modules import compose_postgres_db
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
-    BACKUPS, PROJECT, pg_connect, pg_count, pg_execute)
+    BACKUPS, PROJECT, ROOT, pg_connect, pg_count, pg_execute)
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,22 @@ def test_a_service_that_is_not_running_fails_clearly(tmp_path):
     result = run_module(compose_postgres_db, {**DATABASE, "project_dir": str(tmp_path), "state": "dumped",
                                               "path": "/backups/x/main.dump"})
     assert result["failed"] is True and "is not running" in result["msg"]
+
+
+def test_module_defaults_of_the_compose_action_group_reach_the_module(dump, tmp_path):
+    # The connection options come only from module_defaults for group/appops.runbooks.compose.
+    playbook = tmp_path / "dump.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False, "connection": "local",
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "module_defaults": {"group/appops.runbooks.compose": DATABASE},
+        "tasks": [{"name": "Dump", "appops.runbooks.compose_postgres_db": {
+            "state": "dumped", "path": f"/backups/{dump}/main.dump"}, "register": "dumped"},
+            {"name": "Show", "ansible.builtin.debug": {"msg": "HEART_RATES={{ dumped.row_counts['public.heart_rates'] }}"}}],
+    }]), encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_NOCOLOR="1")
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", str(playbook)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert f"HEART_RATES={pg_count('heart_rates')}" in done.stdout
+    assert (BACKUPS / dump / "main.dump").stat().st_size > 0
