@@ -281,6 +281,22 @@ def plan_retention(
     return doomed
 
 
+def abandoned_backups(root: str, older_than_hours: float, now: datetime.datetime | None = None) -> list[dict[str, t.Any]]:
+    """Backups still marked incomplete after ``older_than_hours``: runs killed half way.
+
+    The marker's age, not the id's, decides: it is written when the directory is opened.
+    """
+    if not os.path.isdir(root):
+        return []
+    limit = (now or utc_now()).timestamp() - older_than_hours * 3600
+    found = []
+    for name in sorted(os.listdir(root)):
+        marker = os.path.join(root, name, INCOMPLETE_MARKER)
+        if is_valid_backup_id(name) and os.path.isfile(marker) and os.path.getmtime(marker) < limit:
+            found.append({"backup_id": name, "path": os.path.join(root, name)})
+    return found
+
+
 def delete_backup(item: dict[str, t.Any]) -> None:
     shutil.rmtree(item["path"])
 

@@ -17,7 +17,8 @@ description:
   - V(present) writes the manifest (every file's size and sha256, per-store row counts, versions,
     the deployed ref) and marks the backup complete.
   - V(pruned) applies retention (keep the newest O(keep_last), delete older than O(max_age_days));
-    the newest backup and O(protect) ids are never deleted.
+    the newest backup and O(protect) ids are never deleted. It also deletes backups still marked
+    incomplete after O(abandoned_after_hours), left by runs killed half way.
   - V(absent) deletes one backup (used to clean up a backup that failed half way).
 author:
   - appops maintainers (@appops)
@@ -79,6 +80,12 @@ options:
     type: list
     elements: str
     default: []
+  abandoned_after_hours:
+    description:
+      - Retention deletes a backup still marked incomplete this many hours after it was opened
+        (a run killed half way). V(0) keeps them.
+    type: float
+    default: 24
 attributes:
   check_mode:
     support: full
@@ -130,6 +137,11 @@ manifest:
   type: dict
 deleted:
   description: Backup ids removed by retention.
+  returned: state=pruned, or state=present with O(keep_last) or O(max_age_days)
+  type: list
+  elements: str
+abandoned:
+  description: Ids of backups left incomplete that retention removed.
   returned: state=pruned, or state=present with O(keep_last) or O(max_age_days)
   type: list
   elements: str
@@ -195,11 +207,12 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
         # cost an older good one. The new backup is always kept.
         params["protect"] = list(params["protect"]) + [backup_id]
         try:
-            result["deleted"] = run_pruned(module)["deleted"]
+            pruned = run_pruned(module)
+            result["deleted"], result["abandoned"] = pruned["deleted"], pruned["abandoned"]
         except (_backup.CatalogError, OSError) as error:
             # The backup itself is complete and good: a retention problem must not fail (and
             # so remove) it; the next backup retries the retention.
-            result["deleted"] = []
+            result["deleted"], result["abandoned"] = [], []
             module.warn(f"backup {backup_id} is complete, but retention failed: {error}")
     return result
 
@@ -209,11 +222,13 @@ def run_pruned(module: AnsibleModule) -> dict[str, t.Any]:
     backups = _backup.list_backups(params["root"])
     doomed = _backup.plan_retention(backups, params["keep_last"], params["max_age_days"], params["protect"])
     doomed_ids = [item["backup_id"] for item in doomed]
+    abandoned = _backup.abandoned_backups(params["root"], params["abandoned_after_hours"]) if params["abandoned_after_hours"] else []
     if not module.check_mode:
-        for item in doomed:
+        for item in doomed + abandoned:
             _backup.delete_backup(item)
     kept = [item["backup_id"] for item in backups if item["backup_id"] not in doomed_ids]
-    return {"changed": bool(doomed), "deleted": doomed_ids, "kept": kept}
+    return {"changed": bool(doomed or abandoned), "deleted": doomed_ids, "kept": kept,
+            "abandoned": [item["backup_id"] for item in abandoned]}
 
 
 def run_absent(module: AnsibleModule) -> dict[str, t.Any]:
@@ -250,6 +265,7 @@ def main() -> None:
             keep_last=dict(type="int"),
             max_age_days=dict(type="float"),
             protect=dict(type="list", elements="str", default=[]),
+            abandoned_after_hours=dict(type="float", default=24),
         ),
         supports_check_mode=True,
     )

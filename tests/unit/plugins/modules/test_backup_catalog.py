@@ -72,3 +72,22 @@ def test_present_with_retention_prunes_after_the_manifest_and_keeps_the_new_back
         "stores": [{"name": "main", "kind": "compose_postgres", "files": ["main.dump"]}]})
     assert finished["changed"] is True and finished["deleted"] == [first["backup_id"]]
     assert not os.path.exists(first["path"]) and os.path.exists(os.path.join(opened["path"], "manifest.json"))
+
+
+def test_pruned_removes_backups_left_incomplete_by_a_killed_run(tmp_path):
+    _opened, finished = open_and_finish(tmp_path)
+    killed = run_module(backup_catalog, {"root": str(tmp_path), "state": "open"})
+    in_progress = run_module(backup_catalog, {"root": str(tmp_path), "state": "open"})
+    day_old = os.path.getmtime(os.path.join(killed["path"], ".incomplete")) - 25 * 3600
+    os.utime(os.path.join(killed["path"], ".incomplete"), (day_old, day_old))
+
+    planned = run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned"}, check_mode=True)
+    assert planned["changed"] is True and planned["abandoned"] == [killed["backup_id"]]
+    assert os.path.isdir(killed["path"])
+
+    pruned = run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned"})
+    assert pruned["abandoned"] == [killed["backup_id"]] and pruned["deleted"] == []
+    assert not os.path.exists(killed["path"])
+    # A backup opened minutes ago may still be running, and the complete one is retention's business.
+    assert os.path.isdir(in_progress["path"]) and os.path.isdir(finished["path"])
+    assert run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned"})["changed"] is False
