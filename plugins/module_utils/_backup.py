@@ -77,13 +77,28 @@ def write_json_atomically(path: str, data: t.Any) -> None:
     os.replace(temporary, path)
 
 
+def candidate_backup_ids(now: datetime.datetime) -> t.Iterator[str]:
+    """Ids for a backup opened at now, in the order tried: ids made in the same second get -2, -3 ..."""
+    base = backup_id_for(now)
+    yield base
+    for attempt in range(2, 100):
+        yield f"{base}-{attempt}"
+
+
+def next_free_backup_id(root: str, now: datetime.datetime | None = None) -> str:
+    """The id create_backup_dir would take now, without creating anything (check mode)."""
+    for backup_id in candidate_backup_ids(now or utc_now()):
+        if not os.path.exists(os.path.join(root, backup_id)):
+            return backup_id
+    raise CatalogError(f"could not allocate a backup id under {root}")
+
+
 def create_backup_dir(root: str, now: datetime.datetime | None = None, mode: int = 0o755) -> tuple[str, str]:
     """Create <root>/<id>/ with an .incomplete marker; ids made in the same second get -2, -3 ..."""
     now = now or utc_now()
     os.makedirs(root, mode=0o755, exist_ok=True)
     base = backup_id_for(now)
-    for attempt in range(1, 100):
-        backup_id = base if attempt == 1 else f"{base}-{attempt}"
+    for backup_id in candidate_backup_ids(now):
         path = os.path.join(root, backup_id)
         try:
             os.mkdir(path, mode)

@@ -16,6 +16,9 @@ description:
   - V(open) allocates a new UTC timestamp backup id and its directory (marked incomplete).
   - V(present) writes the manifest (every file's size and sha256, per-store row counts, versions,
     the deployed ref) and marks the backup complete.
+  - In check mode V(open) creates nothing, and V(present) of a backup whose directory does not
+    exist (opened in check mode) returns the manifest it would start from (names and kinds of the
+    stores, no files) and what retention would delete once that backup exists.
   - V(pruned) applies retention (keep the newest O(keep_last), delete older than O(max_age_days));
     the newest backup and O(protect) ids are never deleted. It also deletes backups still marked
     incomplete after O(abandoned_after_hours), left by runs killed half way.
@@ -163,7 +166,7 @@ from ansible_collections.appops.runbooks.plugins.module_utils import _backup
 def run_open(module: AnsibleModule) -> dict[str, t.Any]:
     root = module.params["root"]
     if module.check_mode:
-        backup_id = _backup.backup_id_for(_backup.utc_now())
+        backup_id = _backup.next_free_backup_id(root)
         return {"changed": True, "backup_id": backup_id, "path": os.path.join(root, backup_id)}
     backup_id, path = _backup.create_backup_dir(root)
     return {"changed": True, "backup_id": backup_id, "path": path, "created_at": _backup.format_time(_backup.utc_now())}
@@ -187,6 +190,8 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
     if existing is not None and not os.path.exists(os.path.join(path, _backup.INCOMPLETE_MARKER)):
         return {"changed": False, "backup_id": backup_id, "path": path, "manifest": existing}
     if not os.path.isdir(path):
+        if module.check_mode:
+            return preview_present(module, backup_id, path)
         module.fail_json(msg=f"backup directory {path} does not exist; open the backup first")
     manifest = _backup.build_manifest(
         app=app,
@@ -202,24 +207,49 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
     if not module.check_mode:
         _backup.finalize(path, manifest)
     result = {"changed": True, "backup_id": backup_id, "path": path, "manifest": manifest}
-    if params["keep_last"] is not None or params["max_age_days"] is not None:
-        # Retention right after the backup is complete: never before, so a failed backup cannot
-        # cost an older good one. The new backup is always kept.
-        params["protect"] = list(params["protect"]) + [backup_id]
-        try:
-            pruned = run_pruned(module)
-            result["deleted"], result["abandoned"] = pruned["deleted"], pruned["abandoned"]
-        except (_backup.CatalogError, OSError) as error:
-            # The backup itself is complete and good: a retention problem must not fail (and
-            # so remove) it; the next backup retries the retention.
-            result["deleted"], result["abandoned"] = [], []
-            module.warn(f"backup {backup_id} is complete, but retention failed: {error}")
+    apply_retention_after(module, result)
     return result
 
 
-def run_pruned(module: AnsibleModule) -> dict[str, t.Any]:
+def preview_present(module: AnsibleModule, backup_id: str, path: str) -> dict[str, t.Any]:
+    """Check mode after a check-mode open: no directory and no files, so only what the backup
+    would hold and what its retention would delete once it exists."""
     params = module.params
-    backups = _backup.list_backups(params["root"])
+    manifest = {
+        "app": params["app"],
+        "backup_id": backup_id,
+        "kind": params["kind"],
+        "stores": [{"name": store.get("name"), "kind": store.get("kind"), "files": []} for store in params["stores"]],
+        "stores_left_out": params["stores_left_out"],
+    }
+    result = {"changed": True, "backup_id": backup_id, "path": path, "manifest": manifest}
+    pending = {"backup_id": backup_id, "path": path, "created_at": _backup.format_time(_backup.utc_now()),
+               "kind": params["kind"]}
+    apply_retention_after(module, result, pending)
+    return result
+
+
+def apply_retention_after(module: AnsibleModule, result: dict[str, t.Any], pending: dict[str, t.Any] | None = None) -> None:
+    """Retention right after the backup is complete: never before, so a failed backup cannot cost
+    an older good one. The new backup is always kept."""
+    params = module.params
+    if params["keep_last"] is None and params["max_age_days"] is None:
+        return
+    params["protect"] = list(params["protect"]) + [result["backup_id"]]
+    try:
+        pruned = run_pruned(module, pending)
+        result["deleted"], result["abandoned"] = pruned["deleted"], pruned["abandoned"]
+    except (_backup.CatalogError, OSError) as error:
+        # The backup itself is complete and good: a retention problem must not fail (and so
+        # remove) it; the next backup retries the retention.
+        result["deleted"], result["abandoned"] = [], []
+        module.warn(f"backup {result['backup_id']} is complete, but retention failed: {error}")
+
+
+def run_pruned(module: AnsibleModule, pending: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """Applies retention; pending is a backup that exists only in check mode, counted as the newest."""
+    params = module.params
+    backups = _backup.list_backups(params["root"]) + ([pending] if pending else [])
     doomed = _backup.plan_retention(backups, params["keep_last"], params["max_age_days"], params["protect"])
     doomed_ids = [item["backup_id"] for item in doomed]
     abandoned = _backup.abandoned_backups(params["root"], params["abandoned_after_hours"]) if params["abandoned_after_hours"] else []
@@ -269,7 +299,8 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    handlers = {"open": run_open, "present": run_present, "pruned": run_pruned, "absent": run_absent}
+    handlers: dict[str, t.Callable[[AnsibleModule], dict[str, t.Any]]] = {
+        "open": run_open, "present": run_present, "pruned": run_pruned, "absent": run_absent}
     try:
         result = handlers[module.params["state"]](module)
     except _backup.CatalogError as error:

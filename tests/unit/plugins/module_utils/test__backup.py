@@ -42,6 +42,15 @@ def test_same_second_ids_get_a_suffix(tmp_path):
     assert (first, second) == ("20250101T020000Z", "20250101T020000Z-2")
 
 
+def test_next_free_backup_id_is_the_id_create_would_take_and_creates_nothing(tmp_path):
+    moment = datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+    assert _backup.next_free_backup_id(str(tmp_path), now=moment) == "20250101T020000Z"
+    _backup.create_backup_dir(str(tmp_path), now=moment)
+    planned = _backup.next_free_backup_id(str(tmp_path), now=moment)
+    assert planned == "20250101T020000Z-2" and sorted(os.listdir(tmp_path)) == ["20250101T020000Z"]
+    assert _backup.create_backup_dir(str(tmp_path), now=moment)[0] == planned
+
+
 def test_checksum_mismatch_is_refused(tmp_path):
     backup_id, path = make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))
     dump = os.path.join(path, "main.dump")

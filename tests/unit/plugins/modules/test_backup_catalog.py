@@ -91,3 +91,25 @@ def test_pruned_removes_backups_left_incomplete_by_a_killed_run(tmp_path):
     # A backup opened minutes ago may still be running, and the complete one is retention's business.
     assert os.path.isdir(in_progress["path"]) and os.path.isdir(finished["path"])
     assert run_module(backup_catalog, {"root": str(tmp_path), "state": "pruned"})["changed"] is False
+
+
+def test_check_mode_backup_creates_nothing_and_previews_its_retention(tmp_path):
+    first, _first_finished = open_and_finish(tmp_path)
+    second, _second_finished = open_and_finish(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    # Opened in the same second as `second`: the preview must not take that backup's id.
+    opened = run_module(backup_catalog, {"root": str(tmp_path), "state": "open"}, check_mode=True)
+    assert opened["changed"] is True and opened["backup_id"] not in before
+    previewed = run_module(backup_catalog, {
+        "root": str(tmp_path), "app": "coffee-tracker", "backup_id": opened["backup_id"], "keep_last": 2,
+        "stores": [{"name": "main", "kind": "compose_postgres"}]}, check_mode=True)
+    assert previewed["changed"] is True
+    assert previewed["manifest"]["stores"] == [{"name": "main", "kind": "compose_postgres", "files": []}]
+    # Once the new backup exists, keep_last=2 keeps it and `second`.
+    assert previewed["deleted"] == [first["backup_id"]]
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_present_of_a_missing_directory_still_fails_outside_check_mode(tmp_path):
+    failed = run_module(backup_catalog, {"root": str(tmp_path), "app": "coffee-tracker", "backup_id": "20250101T000000Z"})
+    assert failed["failed"] is True and "open the backup first" in failed["msg"]
