@@ -150,7 +150,7 @@ class Run:
 
 def run_playbook(playbook: str, limit: str, extra: dict[str, t.Any] | None = None, *, verbosity: int = 0,
                  env: dict[str, str] | None = None, inventory: Path | None = None, timeout: int = 600,
-                 extra_file: Path | None = None) -> Run:
+                 extra_file: Path | None = None, check: bool = False) -> Run:
     """ansible-playbook playbooks/<playbook> -l <limit> -e <extra as JSON> [-e @extra_file], against the
     lab inventory. Secrets go in ``extra_file``: at -vvvv ansible-playbook echoes its own command line."""
     environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
@@ -167,6 +167,8 @@ def run_playbook(playbook: str, limit: str, extra: dict[str, t.Any] | None = Non
         command += ["-e", f"@{extra_file}"]
     if verbosity:
         command.append("-" + "v" * verbosity)
+    if check:
+        command.append("--check")
     done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=timeout,
                           check=False)
     return Run(done.returncode, done.stdout + done.stderr)

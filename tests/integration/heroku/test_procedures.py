@@ -52,6 +52,32 @@ def test_restore_production_brings_deleted_rows_back(emulator, playbook):
     assert len(emulator.state(PROD)["transfers"]) == 3
 
 
+def test_check_mode_backup_and_restore_change_nothing(emulator, playbook):
+    with emulator.db(PROD) as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM assignments WHERE id > 100")
+    damaged = emulator.rows(PROD)
+    transfers = emulator.state(PROD)["transfers"]
+    seq = emulator.last_seq()
+
+    refused = playbook("restore.yml", PROD, check=True)
+    assert refused.rc != 0 and "confirm=sc-mvp-production" in refused.output
+
+    backup = playbook("backup.yml", PROD, check=True)
+    assert backup.rc == 0, backup.output
+    assert "check mode, nothing written: a manual backup" in backup.output and backup.changed > 0
+
+    run = playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001"}, check=True)
+    assert run.rc == 0, run.output
+    assert "WOULD RESTORE sc-mvp-production from backup b001 stores=main (check mode, nothing changed)" in run.output
+    assert run.changed > 0
+
+    # No capture, no restore, no maintenance switch: nothing but reads reached the API.
+    assert emulator.writes_since(seq, succeeded_only=False) == []
+    state = emulator.state(PROD)
+    assert state["transfers"] == transfers and state["maintenance"] is False
+    assert emulator.rows(PROD) == damaged
+
+
 def test_restore_latest_skips_the_safety_backups(emulator, playbook):
     assert playbook("backup.yml", STAGING).rc == 0  # b002, a manual backup
     with emulator.db(STAGING) as connection, connection.cursor() as cursor:
