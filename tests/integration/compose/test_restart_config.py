@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runbook 002's restarts (`make restart`, `docker-compose restart postgres`) and its config change
-("change log level via .env") on the running coffee-tracker stack."""
+"""Runbook 002's restarts (`make restart`, `docker-compose restart postgres`), its config change
+("change log level via .env") and the cache flush, on the running coffee-tracker stack."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,7 @@ import subprocess
 import uuid
 
 import pytest
+import redis
 
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
     PROJECT, canary_present, http_get, plant_canary, run_playbook)
@@ -101,3 +102,13 @@ def test_config_sets_env_keys_as_desired_state_without_showing_values(lab_up):
         back.setdefault("absent_keys", []).append("APPOPS_TEST_TOKEN")
         assert run_playbook("config", "-e", json.dumps(back)).rc == 0
     assert app_env().get("LOG_LEVEL", "info") == log_level
+
+
+def test_cache_flush_empties_the_compose_redis(lab_up):
+    cache = redis.Redis(host="127.0.0.1", port=16379, socket_timeout=5)
+    cache.set("appops-test-probe", "1")
+    run = run_playbook("cache_flush")
+    assert run.rc == 0, run.output[-4000:]
+    assert "coffee-tracker: cache flushed" in run.text and run.changed > 0
+    assert cache.get("appops-test-probe") is None
+    assert http_get("/health")[1]["redis"]["status"] == "healthy"
