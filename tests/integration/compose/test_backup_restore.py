@@ -296,3 +296,36 @@ def test_the_safety_backup_s_retention_keeps_the_backup_being_restored(lab_up, m
         assert pg_count("coffee_logs") >= expected["main"]["row_counts"]["public.coffee_logs"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_restore_that_fails_half_way_loses_nothing(fresh_backup, maintenance_off):
+    """pg_restore has replaced the database when the row-count check fails: the play must put
+    maintenance back, free the lock and name the safety backup, which brings the data back."""
+    backup_id, _manifest = fresh_backup
+    bad_id = "20000102T000000Z"
+    shutil.copytree(BACKUPS / backup_id, BACKUPS / bad_id)
+    try:
+        described = manifest(bad_id)
+        described["backup_id"] = bad_id
+        main = {store["name"]: store for store in described["stores"]}["main"]
+        # The files (and so their checksums) are intact; the manifest promises one row more.
+        main["row_counts"]["public.coffee_logs"] += 1
+        (BACKUPS / bad_id / "manifest.json").write_text(json.dumps(described), encoding="utf-8")
+        marker = plant_canary()  # the state before the restore: only the safety backup has it
+
+        run = run_playbook("restore", "-e", f"backup_id={bad_id}")
+        assert run.rc != 0
+        assert f"Restore of {APP} from {bad_id} FAILED" in run.text
+        assert "row counts after the restore differ" in run.text
+        safety_id = re.search(r"The data as it was before is in safety backup (\S+) \(restore it with -e backup_id=\1\)",
+                              run.text).group(1)
+        assert canary_present(marker)[0] is False  # main was replaced by the bad backup's rows
+        assert not MAINTENANCE.exists() and not (STATE / "lock.json").exists()
+
+        back = run_playbook("restore", "-e", f"backup_id={safety_id}")
+        assert back.rc == 0, back.output[-4000:]
+        assert f"RESTORED {APP} from backup {safety_id}" in back.text
+        assert canary_present(marker) == (True, True)
+        assert http_get("/health")[0] == 200
+    finally:
+        shutil.rmtree(BACKUPS / bad_id, ignore_errors=True)
