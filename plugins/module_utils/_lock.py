@@ -6,6 +6,8 @@
 The lock is a small JSON file created with O_CREAT|O_EXCL, so two runs racing for it
 cannot both win. It names its holder, the procedure and since when it is held, and
 carries a token so the run that holds it can re-enter (nested roles) and release it.
+A long step of the holder (a dump or a restore of hours) keeps it fresh with a Heartbeat
+that writes `alive_at`: a lock is stale when neither `since` nor `alive_at` is recent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import threading
 import typing as t
 import uuid
 
@@ -65,10 +68,56 @@ def read_lock(path: str) -> dict[str, t.Any] | None:
 
 
 def lock_age_seconds(lock: dict[str, t.Any], now: datetime.datetime) -> float:
-    since = parse_time(str(lock.get("since", "")))
-    if since is None:
+    """Seconds since the holder last showed it is alive: taking the lock, or a heartbeat."""
+    moments = [parse_time(str(lock.get(key, ""))) for key in ("since", "alive_at")]
+    latest = max((moment for moment in moments if moment is not None), default=None)
+    if latest is None:
         return float("inf")
-    return (now - since).total_seconds()
+    return (now - latest).total_seconds()
+
+
+def refresh(path: str, token: str, now: datetime.datetime | None = None) -> bool:
+    """Mark the lock alive now if this run (token) holds it; never touches another run's lock."""
+    current = read_lock(path)
+    if not token or current is None or current.get("token") != token:
+        return False
+    temporary = f"{path}.alive-{uuid.uuid4().hex[:8]}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(dict(current, alive_at=format_time(now or utc_now())), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    # A taker moves a stale lock aside before replacing it and puts back what it did not read,
+    # so a replace racing with it leaves a lock it will not take (see acquire).
+    os.replace(temporary, path)
+    return True
+
+
+class Heartbeat:
+    """Refreshes the lock at once and then every `interval` seconds while a long step runs."""
+
+    def __init__(self, path: str | None, token: str | None, interval: float = 60) -> None:
+        self.path, self.token, self.interval = path, token, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Heartbeat":
+        if self.path and self.token:
+            refresh(self.path, self.token)
+            self._thread = threading.Thread(target=self._beat, name="lock-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        # Stopped and joined before the step returns: a beat after the release would recreate the lock.
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                refresh(t.cast(str, self.path), t.cast(str, self.token))
+            except OSError:
+                pass  # a missed beat only brings staleness nearer; the step itself goes on
 
 
 def _write_exclusive(path: str, lock: dict[str, t.Any]) -> None:
@@ -90,9 +139,10 @@ def _put_back(aside: str, path: str) -> None:
 
 
 def describe(app: str, lock: dict[str, t.Any]) -> str:
+    alive = f", alive at {lock['alive_at']}" if lock.get("alive_at") else ""
     return (
         f"{app} is locked by {lock.get('holder', 'unknown')} "
-        f"(procedure {lock.get('procedure', 'unknown')}) since {lock.get('since', 'unknown')}"
+        f"(procedure {lock.get('procedure', 'unknown')}) since {lock.get('since', 'unknown')}{alive}"
     )
 
 

@@ -48,7 +48,11 @@ options:
       - When omitted on acquire a new token is generated and returned.
     type: str
   max_age:
-    description: Seconds after which a lock counts as stale and is taken over.
+    description:
+      - Seconds after which a lock counts as stale and is taken over, counted from when it was taken
+        or, if later, from when its holder last marked it alive (C(alive_at), written by the
+        O(appops.runbooks.compose_postgres_db#module:lock_path) and
+        O(appops.runbooks.heroku_pg_backup#module:lock_path) heartbeats during long steps).
     type: int
     default: 7200
   force:

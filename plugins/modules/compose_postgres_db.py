@@ -108,6 +108,20 @@ options:
     description: Restore without comparing with the marker first (the caller has just planned the restore).
     type: bool
     default: false
+  lock_path:
+    description:
+      - The app's lock file (M(appops.runbooks.app_lock)) held by this run. With O(lock_token) the
+        module marks the lock alive when the dump or restore starts and every O(lock_heartbeat)
+        seconds while it runs, so a dump or restore longer than the lock's C(max_age) does not
+        leave a lock that another run would take over as stale.
+    type: path
+  lock_token:
+    description: Token of the lock this run holds (returned by M(appops.runbooks.app_lock)); another run's lock is never touched.
+    type: str
+  lock_heartbeat:
+    description: Seconds between two marks of the lock alive.
+    type: int
+    default: 60
 attributes:
   check_mode:
     support: full
@@ -191,7 +205,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+from ansible_collections.appops.runbooks.plugins.module_utils import _backup, _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._backup import (
     marker_verdict,
     row_count_mismatches,
@@ -290,6 +304,9 @@ def main() -> None:
             parallel_copy_min_rows=dict(type="int", default=1000000),
             pgoptions=dict(type="str", default=""),
             force=dict(type="bool", default=False),
+            lock_path=dict(type="path"),
+            lock_token=dict(type="str", no_log=False),
+            lock_heartbeat=dict(type="int", default=60),
         ),
         required_if=[("state", "restored", ["backup_id", "sha256", "marker"])],
         supports_check_mode=True,
@@ -298,8 +315,11 @@ def main() -> None:
     service = ComposeService(module.run_command, params["project_dir"], params["service"],
                              docker=module.get_bin_path("docker", required=True))
     database = Postgres(service, params["database"], params["user"], params["port"])
+    heartbeat = _lock.Heartbeat(None if module.check_mode else params["lock_path"], params["lock_token"],
+                                params["lock_heartbeat"])
     try:
-        result = dump(module, database) if params["state"] == "dumped" else restore(module, database)
+        with heartbeat:
+            result = dump(module, database) if params["state"] == "dumped" else restore(module, database)
     except ComposeError as error:
         module.fail_json(msg=f"{params['database']} in {params['project_dir']} ({params['service']}): {error}")
     except (OSError, ValueError) as error:

@@ -65,6 +65,20 @@ options:
       - With O(state=scheduled), the time zone of O(hour), for example V(UTC) or V(America/Los_Angeles).
     type: str
     default: UTC
+  lock_path:
+    description:
+      - The app's lock file (M(appops.runbooks.app_lock)) held by this run. With O(lock_token) the
+        module marks the lock alive when it starts and every O(lock_heartbeat) seconds while it waits
+        for a capture or restore, so a wait longer than the lock's C(max_age) does not leave a lock
+        that another run would take over as stale.
+    type: path
+  lock_token:
+    description: Token of the lock this run holds; another run's lock is never touched.
+    type: str
+  lock_heartbeat:
+    description: Seconds between two marks of the lock alive.
+    type: int
+    default: 60
 extends_documentation_fragment:
   - appops.runbooks.heroku
   - appops.runbooks.heroku.WAIT
@@ -126,6 +140,7 @@ attached:
 
 import typing as t
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
     WAIT_ARGUMENT_SPEC,
     HerokuModule,
@@ -350,10 +365,17 @@ def main() -> None:
         after=dict(type="int"),
         hour=dict(type="int"),
         timezone=dict(type="str", default="UTC"),
+        lock_path=dict(type="path"),
+        lock_token=dict(type="str", no_log=False),
+        lock_heartbeat=dict(type="int", default=60),
     )
     spec.update(WAIT_ARGUMENT_SPEC)
-    HerokuModule(spec, required_if=[("state", "restored", ["backup", "confirm"]),
-                                    ("state", "scheduled", ["hour"])]).run(run)
+    heroku = HerokuModule(spec, required_if=[("state", "restored", ["backup", "confirm"]),
+                                             ("state", "scheduled", ["hour"])])
+    params = heroku.module.params
+    with _lock.Heartbeat(None if heroku.module.check_mode else params["lock_path"], params["lock_token"],
+                         params["lock_heartbeat"]):
+        heroku.run(run)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 """compose_postgres_db against the lab's PostgreSQL service: dump, plan (check mode), restore, re-run."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.modules import compose_postgres_db
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
     BACKUPS, PROJECT, ROOT, pg_connect, pg_count, pg_execute)
@@ -122,3 +124,20 @@ def test_module_defaults_of_the_compose_action_group_reach_the_module(dump, tmp_
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert f"HEART_RATES={pg_count('heart_rates')}" in done.stdout
     assert (BACKUPS / dump / "main.dump").stat().st_size > 0
+
+
+def test_a_dump_marks_the_run_s_lock_alive_and_leaves_another_run_s_alone(dump, tmp_path):
+    lock = tmp_path / "lock.json"
+    three_hours_ago = _lock.utc_now() - datetime.timedelta(hours=3)
+    _lock.acquire(str(lock), "coffee-tracker", "backup", "ops@host", "mine", 7200, now=three_hours_ago)
+    assert _lock.lock_age_seconds(_lock.read_lock(str(lock)), _lock.utc_now()) > 7200
+
+    dumped = run_module(compose_postgres_db, {**DATABASE, "state": "dumped", "path": f"/backups/{dump}/main.dump",
+                                              "lock_path": str(lock), "lock_token": "mine"})
+    assert dumped["changed"] is True, dumped
+    held = _lock.read_lock(str(lock))
+    assert held["token"] == "mine" and _lock.lock_age_seconds(held, _lock.utc_now()) < 60
+
+    other = run_module(compose_postgres_db, {**DATABASE, "state": "dumped", "path": f"/backups/{dump}/other.dump",
+                                             "lock_path": str(lock), "lock_token": "not-mine"})
+    assert other["changed"] is True and _lock.read_lock(str(lock)) == held

@@ -7,6 +7,7 @@ emulator's own state (admin API, or the app's real PostgreSQL) is asserted after
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ import psycopg2
 import pytest
 import requests
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import API, lab_token
 
 pytestmark = pytest.mark.integration
@@ -285,6 +287,21 @@ def test_backup_capture_attach_and_restore(playbooks, lab_apps):
     assert [b["name"] for b in info.last["backups"]] == ["b002", "b001"]
     assert [r["name"] for r in info.last["restores"]] == ["r003"]
     assert info.last["backup"]["logs"], "verbose info carries the transfer's logs"
+
+
+def test_a_long_capture_keeps_the_run_s_lock_alive(playbooks, lab_apps, tmp_path):
+    app = lab_apps.create("pg", kind="rails", postgres=True, rows=[3, 1, 1])
+    lock = tmp_path / "lock.json"
+    started = _lock.utc_now().replace(microsecond=0)
+    _lock.acquire(str(lock), app, "backup", "ops@host", "mine", 7200, now=started - datetime.timedelta(hours=3))
+    lab_apps.knobs(app, transfer_delay_ms=6000)
+    run = playbooks.run([{"appops.runbooks.heroku_pg_backup": {
+        "app": app, "state": "captured", "poll_interval": 0.5, "lock_path": str(lock), "lock_token": "mine",
+        "lock_heartbeat": 1}}])
+    assert run.rc == 0 and run.last["backup"]["status"] == "succeeded", run.stdout[-2000:]
+    held = _lock.read_lock(str(lock))
+    # Marked alive during the wait, not only when the module started (ansible-playbook starts in < 4 s).
+    assert held["token"] == "mine" and _lock.parse_time(held["alive_at"]) >= started + datetime.timedelta(seconds=4)
 
 
 def test_backup_schedule(playbooks, lab_apps):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import time
 
 import pytest
 
@@ -91,3 +92,52 @@ def test_release_only_removes_own_lock(tmp_path):
     released = _lock.release(path, "t1")
     assert released["changed"] is True and not os.path.exists(path)
     assert _lock.release(path, "t1")["changed"] is False
+
+
+def test_a_lock_marked_alive_is_not_stale_however_old_its_since(tmp_path):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "restore", "ops@host", "t1", 3600, now=NOW - datetime.timedelta(hours=3))
+    assert _lock.refresh(path, "t1", now=NOW - datetime.timedelta(minutes=1)) is True
+    with pytest.raises(_lock.LockHeld) as held:
+        _lock.acquire(path, "app", "restore", "bob@box", "t2", 3600, now=NOW)
+    assert "alive at 2025-01-01T11:59:00Z" in str(held.value)
+    # Without a beat for longer than max_age, it is stale again.
+    taken = _lock.acquire(path, "app", "restore", "bob@box", "t2", 3600, now=NOW + datetime.timedelta(hours=2))
+    assert taken["stale_taken_over"]["token"] == "t1"
+
+
+def test_refresh_never_touches_another_run_s_lock(tmp_path):
+    path = str(tmp_path / "lock.json")
+    assert _lock.refresh(path, "t1") is False and not os.path.exists(path)
+    _lock.acquire(path, "app", "restore", "ops@host", "t1", 3600, now=NOW)
+    before = open(path, encoding="utf-8").read()
+    assert _lock.refresh(path, "someone-else") is False and _lock.refresh(path, "") is False
+    assert open(path, encoding="utf-8").read() == before and os.listdir(tmp_path) == ["lock.json"]
+
+
+def test_heartbeat_marks_alive_at_once_and_while_the_step_runs(tmp_path, monkeypatch):
+    path = str(tmp_path / "lock.json")
+    _lock.acquire(path, "app", "restore", "ops@host", "t1", 3600, now=NOW - datetime.timedelta(hours=3))
+    beats = []
+    refresh = _lock.refresh
+
+    def counting_refresh(*args, **kwargs):
+        beats.append(args)
+        return refresh(*args, **kwargs)
+
+    monkeypatch.setattr(_lock, "refresh", counting_refresh)
+    with _lock.Heartbeat(path, "t1", interval=0.05):
+        time.sleep(0.3)
+    assert len(beats) >= 3  # one at once, then every interval
+    count = len(beats)
+    time.sleep(0.15)
+    assert len(beats) == count  # stopped with the step
+    alive = json.loads(open(path, encoding="utf-8").read())
+    assert _lock.lock_age_seconds(alive, _lock.utc_now()) < 5 and alive["since"] < alive["alive_at"]
+
+
+def test_heartbeat_without_a_token_does_nothing(tmp_path):
+    path = str(tmp_path / "lock.json")
+    with _lock.Heartbeat(path, None, interval=0.01):
+        pass
+    assert not os.path.exists(path)
