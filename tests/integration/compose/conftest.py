@@ -173,6 +173,15 @@ def fresh_backup(lab_up):
     return backup_id, described
 
 
+@pytest.fixture(scope="module")
+def module_backup(lab_up):
+    """A backup taken for one test module. The session's fresh_backup is gone once the modules
+    before have made more backups than retention keeps (7)."""
+    run = run_playbook("backup")
+    assert run.rc == 0, run.output[-4000:]
+    return newest_backup_id(run.output)
+
+
 @pytest.fixture
 def maintenance_off():
     yield

@@ -57,8 +57,8 @@ def test_maintenance_as_a_job_template(tmp_path, maintenance_off):
     assert not MAINTENANCE.exists() and http_get("/")[0] == 200
 
 
-def test_restore_as_a_check_job_reports_the_plan_and_a_run_job_needs_confirm(tmp_path, fresh_backup):
-    backup_id, _described = fresh_backup
+def test_restore_as_a_check_job_reports_the_plan_and_a_run_job_needs_confirm(tmp_path, module_backup):
+    backup_id = module_backup
     marker = plant_canary()  # not in the backup: a restore would remove it
 
     checked = run_job(tmp_path, "playbooks/restore.yml", {"backup_id": backup_id}, check=True)

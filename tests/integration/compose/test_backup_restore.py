@@ -298,10 +298,10 @@ def test_the_safety_backup_s_retention_keeps_the_backup_being_restored(lab_up, m
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_a_restore_that_fails_half_way_loses_nothing(fresh_backup, maintenance_off):
+def test_a_restore_that_fails_half_way_loses_nothing(module_backup, maintenance_off):
     """pg_restore has replaced the database when the row-count check fails: the play must put
     maintenance back, free the lock and name the safety backup, which brings the data back."""
-    backup_id, _manifest = fresh_backup
+    backup_id = module_backup
     bad_id = "20000102T000000Z"
     shutil.copytree(BACKUPS / backup_id, BACKUPS / bad_id)
     try:

@@ -26,7 +26,7 @@ def complete_backups() -> list[str]:
             and (BACKUPS / name / "manifest.json").is_file() and not (BACKUPS / name / ".incomplete").exists()]
 
 
-def test_backup_check_mode_names_the_backup_and_its_retention_and_writes_nothing(fresh_backup):
+def test_backup_check_mode_names_the_backup_and_its_retention_and_writes_nothing(module_backup):
     before = catalog()
     run = run_playbook("backup", "--check", "-e", "common_backup_keep_last=1")
     assert run.rc == 0, run.output[-4000:]
@@ -36,13 +36,13 @@ def test_backup_check_mode_names_the_backup_and_its_retention_and_writes_nothing
     would_delete = found.group(3).split(", ")
     # keep_last=1 keeps only the backup the run would take: every complete backup would go.
     assert sorted(would_delete) == complete_backups() and int(found.group(2)) == len(would_delete)
-    assert fresh_backup[0] in would_delete and found.group(1) not in before
+    assert module_backup in would_delete and found.group(1) not in before
     assert run.changed > 0
     assert catalog() == before and not LOCK.exists()
 
 
-def test_restore_check_mode_reports_the_plan_and_changes_nothing(fresh_backup, maintenance_off):
-    backup_id, _described = fresh_backup
+def test_restore_check_mode_reports_the_plan_and_changes_nothing(module_backup, maintenance_off):
+    backup_id = module_backup
     marker = plant_canary()  # not in the backup: a real restore would remove it
     before = catalog()
     run = run_playbook("restore", "--check", "-e", f"backup_id={backup_id}")
@@ -62,7 +62,7 @@ def test_restore_check_mode_reports_the_plan_and_changes_nothing(fresh_backup, m
     assert again.changed == 0
 
 
-def test_restore_check_mode_keeps_the_guards(fresh_backup):
+def test_restore_check_mode_keeps_the_guards(module_backup):
     marker = plant_canary()
     refused = run_playbook("restore", "--check", "-e", "app_environment=production")
     assert refused.rc != 0 and "needs confirm=coffee-tracker" in refused.text
@@ -71,7 +71,7 @@ def test_restore_check_mode_keeps_the_guards(fresh_backup):
     LOCK.write_text(json.dumps({"app": APP, "holder": "alice@ops-box", "procedure": "restore", "since": since,
                                 "token": "someone-else"}), encoding="utf-8")
     try:
-        locked = run_playbook("restore", "--check", "-e", f"backup_id={fresh_backup[0]}")
+        locked = run_playbook("restore", "--check", "-e", f"backup_id={module_backup}")
         assert locked.rc != 0 and "locked by alice@ops-box" in locked.text
         assert json.loads(LOCK.read_text(encoding="utf-8"))["token"] == "someone-else"
     finally:
