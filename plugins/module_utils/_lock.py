@@ -120,6 +120,20 @@ class Heartbeat:
                 pass  # a missed beat only brings staleness nearer; the step itself goes on
 
 
+# Options of a module whose long step keeps the run's lock alive; documented by the
+# appops.runbooks.lock_heartbeat doc fragment.
+HEARTBEAT_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
+    "lock_path": {"type": "path"},
+    "lock_token": {"type": "str", "no_log": False},
+    "lock_heartbeat": {"type": "int", "default": 60},
+}
+
+
+def module_heartbeat(params: t.Mapping[str, t.Any], check_mode: bool) -> Heartbeat:
+    """The heartbeat of a module with HEARTBEAT_ARGUMENT_SPEC; a check run writes nothing."""
+    return Heartbeat(None if check_mode else params["lock_path"], params["lock_token"], params["lock_heartbeat"])
+
+
 def _write_exclusive(path: str, lock: dict[str, t.Any]) -> None:
     # O_EXCL makes creation atomic: of two racing runs exactly one gets the file.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

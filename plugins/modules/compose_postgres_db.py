@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - appops.runbooks.lock_heartbeat
 options:
   project_dir:
     description: Directory of the Compose project (where its compose file is).
@@ -108,20 +109,6 @@ options:
     description: Restore without comparing with the marker first (the caller has just planned the restore).
     type: bool
     default: false
-  lock_path:
-    description:
-      - The app's lock file (M(appops.runbooks.app_lock)) held by this run. With O(lock_token) the
-        module marks the lock alive when the dump or restore starts and every O(lock_heartbeat)
-        seconds while it runs, so a dump or restore longer than the lock's C(max_age) does not
-        leave a lock that another run would take over as stale.
-    type: path
-  lock_token:
-    description: Token of the lock this run holds (returned by M(appops.runbooks.app_lock)); another run's lock is never touched.
-    type: str
-  lock_heartbeat:
-    description: Seconds between two marks of the lock alive.
-    type: int
-    default: 60
 attributes:
   check_mode:
     support: full
@@ -304,9 +291,7 @@ def main() -> None:
             parallel_copy_min_rows=dict(type="int", default=1000000),
             pgoptions=dict(type="str", default=""),
             force=dict(type="bool", default=False),
-            lock_path=dict(type="path"),
-            lock_token=dict(type="str", no_log=False),
-            lock_heartbeat=dict(type="int", default=60),
+            **_lock.HEARTBEAT_ARGUMENT_SPEC,
         ),
         required_if=[("state", "restored", ["backup_id", "sha256", "marker"])],
         supports_check_mode=True,
@@ -315,10 +300,8 @@ def main() -> None:
     service = ComposeService(module.run_command, params["project_dir"], params["service"],
                              docker=module.get_bin_path("docker", required=True))
     database = Postgres(service, params["database"], params["user"], params["port"])
-    heartbeat = _lock.Heartbeat(None if module.check_mode else params["lock_path"], params["lock_token"],
-                                params["lock_heartbeat"])
     try:
-        with heartbeat:
+        with _lock.module_heartbeat(params, module.check_mode):
             result = dump(module, database) if params["state"] == "dumped" else restore(module, database)
     except ComposeError as error:
         module.fail_json(msg=f"{params['database']} in {params['project_dir']} ({params['service']}): {error}")

@@ -65,23 +65,10 @@ options:
       - With O(state=scheduled), the time zone of O(hour), for example V(UTC) or V(America/Los_Angeles).
     type: str
     default: UTC
-  lock_path:
-    description:
-      - The app's lock file (M(appops.runbooks.app_lock)) held by this run. With O(lock_token) the
-        module marks the lock alive when it starts and every O(lock_heartbeat) seconds while it waits
-        for a capture or restore, so a wait longer than the lock's C(max_age) does not leave a lock
-        that another run would take over as stale.
-    type: path
-  lock_token:
-    description: Token of the lock this run holds; another run's lock is never touched.
-    type: str
-  lock_heartbeat:
-    description: Seconds between two marks of the lock alive.
-    type: int
-    default: 60
 extends_documentation_fragment:
   - appops.runbooks.heroku
   - appops.runbooks.heroku.WAIT
+  - appops.runbooks.lock_heartbeat
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -365,16 +352,12 @@ def main() -> None:
         after=dict(type="int"),
         hour=dict(type="int"),
         timezone=dict(type="str", default="UTC"),
-        lock_path=dict(type="path"),
-        lock_token=dict(type="str", no_log=False),
-        lock_heartbeat=dict(type="int", default=60),
     )
     spec.update(WAIT_ARGUMENT_SPEC)
+    spec.update(_lock.HEARTBEAT_ARGUMENT_SPEC)
     heroku = HerokuModule(spec, required_if=[("state", "restored", ["backup", "confirm"]),
                                              ("state", "scheduled", ["hour"])])
-    params = heroku.module.params
-    with _lock.Heartbeat(None if heroku.module.check_mode else params["lock_path"], params["lock_token"],
-                         params["lock_heartbeat"]):
+    with _lock.module_heartbeat(heroku.module.params, heroku.module.check_mode):
         heroku.run(run)
 
 
