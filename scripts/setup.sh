@@ -111,8 +111,16 @@ ensure_dockerd() {
   say "dockerd ready"
 }
 
+# The venv gets all three layers: the collection's run-time needs (requirements.txt), the lab's
+# (requirements-lab.txt) and the tests' (requirements-test.txt, which includes the other two).
+REQUIREMENT_FILES=(requirements.txt requirements-lab.txt requirements-test.txt)
+
 requirements_hash() {
-  cat "$ROOT/requirements.txt" "$ROOT/requirements-test.txt" | sha256sum | cut -d' ' -f1
+  local file
+  for file in "${REQUIREMENT_FILES[@]}"; do
+    printf '%s\n' "$file"
+    cat "$ROOT/$file"
+  done | sha256sum | cut -d' ' -f1
 }
 
 ensure_venv() {
@@ -134,7 +142,7 @@ ensure_venv() {
     say "creating venv $VENV with $python"
     "$python" -m venv "$VENV"
   fi
-  say "pip install -r requirements-test.txt (a few minutes on a fresh venv)"
+  say "pip install -r requirements-test.txt (run time + lab + tests; a few minutes on a fresh venv)"
   "$VENV/bin/python" -m pip install -q -r "$ROOT/requirements-test.txt"
   echo "$want" >"$stamp"
 }

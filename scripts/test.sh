@@ -7,7 +7,8 @@
 # The lab stage brings the lab up (scripts/lab.sh up, set-up assumed done) as a gate of its own,
 # so a lab that fails to start is reported and counted while the other gates still run.
 # Counting: each pytest test counts once (from its --junitxml report); the lab, each molecule
-# scenario, ansible-lint and ansible-test sanity count as one check each. A stage with nothing to test yet
+# scenario, ansible-lint, antsibull-docs lint, antsibull-changelog lint and ansible-test sanity count
+# as one check each. A stage with nothing to test yet
 # (no test files, no scenarios) says so and counts nothing; a stage whose files hold no test
 # (pytest exit 5) counts as failed. Exit status is non-zero when anything failed.
 #
@@ -188,7 +189,15 @@ stage_molecule() {
   done
 }
 
-stage_lint() { run_gate lint ansible-lint stream bash -c "cd '$ROOT' && ansible-lint"; }
+# ansible-lint, then the collection's docs as the Ansible docsite would render them (modules,
+# plugins, roles' argument specs; references to this collection and the ones it depends on),
+# then the changelog fragments. Each counts as one check.
+stage_lint() {
+  run_gate lint ansible-lint stream bash -c "cd '$ROOT' && ansible-lint"
+  run_gate lint antsibull-docs-lint stream bash -c \
+    "cd '$ROOT' && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs dependent --disallow-unknown-collection-refs ."
+  run_gate lint antsibull-changelog-lint stream bash -c "cd '$ROOT' && antsibull-changelog lint"
+}
 
 stage_sanity() { run_gate sanity ansible-test-sanity stream bash "$ROOT/scripts/sanity.sh"; }
 
