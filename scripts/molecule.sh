@@ -15,6 +15,9 @@ VENV="${VENV:-$ROOT/.venv}"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+# The lab inventory's paths (the compose project, the SSH key) come from APPOPS_LAB_DIR: molecule's
+# own inventory directory is elsewhere, so the inventory_dir fallback would miss the lab.
+export APPOPS_LAB_DIR="${APPOPS_LAB_DIR:-$ROOT/.lab}"
 command="${MOLECULE_COMMAND:-test}"
 
 scenarios=("$@")

@@ -24,6 +24,10 @@ STATE = PROJECT / ".appops"
 MAINTENANCE = PROJECT / "state" / "maintenance.json"
 SQLITE = PROJECT / "data" / "coffee.db"
 APP = "coffee-tracker"
+# The lab's sshd (lab/ssh): the playbooks reach coffee-tracker through it as SSH_USER with sudo.
+SSH_DIR = LAB / "ssh"
+SSH_PORT = 18022
+SSH_USER = "appops"
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)",
                    re.MULTILINE)
 
@@ -50,10 +54,13 @@ class Run:
 
 
 def run_playbook(name: str, *args: str, limit: str | None = APP, timeout: int = 900) -> Run:
-    """ansible-playbook playbooks/<name>.yml -l <limit> (no -l when limit is None) against the lab."""
+    """ansible-playbook playbooks/<name>.yml -l <limit> (no -l when limit is None) against the lab.
+
+    A name with a slash is a playbook path of its own (a test's playbook in tmp_path)."""
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK="default")
-    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", *(["-l", limit] if limit else []), *args]
+    playbook = name if "/" in name else f"playbooks/{name}.yml"
+    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), playbook, *(["-l", limit] if limit else []), *args]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return Run(finished.returncode, finished.stdout + finished.stderr)
 
@@ -158,6 +165,10 @@ def lab_up():
     except OSError as error:
         pytest.fail(f"the coffee-tracker lab is not answering on 127.0.0.1:18000 (make lab): {error}")
     assert status == 200, body
+    ssh_answers = subprocess.run(["bash", str(ROOT / "lab" / "ssh" / "lab-status.sh")], capture_output=True,
+                                 text=True, check=False, timeout=30, env=dict(os.environ, APPOPS_LAB_DIR=str(LAB)))
+    if f"login: {SSH_USER} -> root" not in ssh_answers.stdout:
+        pytest.fail(f"the lab's sshd does not let {SSH_USER} in with sudo (make lab):\n{ssh_answers.stdout}")
     return body
 
 
