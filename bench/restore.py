@@ -63,7 +63,8 @@ NORMAL_ROWS = 1000
 TARGET_RATIO = 1.3
 LONG = 3600
 # 0 turns each retention rule off (see common_backup_keep_last in roles/common/meta/argument_specs.yml).
-RETENTION_OFF = json.dumps({"common_backup_keep_last": 0, "common_backup_max_age_days": 0})
+RETENTION_OFF = json.dumps({"common_backup_keep_last": 0, "common_backup_max_age_days": 0,
+                            "common_backup_safety_keep_last": 0, "common_backup_safety_max_age_days": 0})
 # Pids of other playbook/test runs seen during the timed part (noise the figures may carry).
 OTHERS_SEEN: set[str] = set()
 # Backups this run made (its backup, the playbook's safety backups): the only ones it deletes,

@@ -6,14 +6,21 @@
 Layout: <root>/<backup_id>/ holds every store's files plus manifest.json. A backup is
 complete once manifest.json is written and the .incomplete marker removed, so a run that
 died half way never counts as "latest" and is never restored from.
+
+Backups hold the app's data: the root and every backup directory are 0700, every file the
+manifest describes and the manifest itself 0600. A store whose dump is written by another
+user (a database container running as its own uid) gets a directory owned by that user.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import grp
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import typing as t
@@ -22,6 +29,9 @@ MANIFEST_NAME = "manifest.json"
 INCOMPLETE_MARKER = ".incomplete"
 MANIFEST_FORMAT = 1
 BACKUP_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
+SAFETY_KIND = "safety"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 class CatalogError(Exception):
@@ -66,10 +76,17 @@ def sha256_file(path: str, chunk_size: int = 1024 * 1024) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomically(path: str, data: t.Any) -> None:
-    """Write JSON next to its final name, fsync, then rename: readers never see half a file."""
+def write_json_atomically(path: str, data: t.Any, mode: int | None = None) -> None:
+    """Write JSON next to its final name, fsync, then rename: readers never see half a file.
+
+    With ``mode`` the file has that mode from its first byte on (not the umask's, then a chmod).
+    """
     temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    descriptor = os.open(temporary, flags, 0o666 if mode is None else mode)
+    if mode is not None:
+        os.fchmod(descriptor, mode)  # O_CREAT's mode is masked by the umask and ignored for an old file
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
         handle.flush()
@@ -93,23 +110,105 @@ def next_free_backup_id(root: str, now: datetime.datetime | None = None) -> str:
     raise CatalogError(f"could not allocate a backup id under {root}")
 
 
-def create_backup_dir(root: str, now: datetime.datetime | None = None, mode: int = 0o755) -> tuple[str, str]:
-    """Create <root>/<id>/ with an .incomplete marker; ids made in the same second get -2, -3 ..."""
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """Who owns the root and the backup directories: a uid and a gid."""
+
+    uid: int
+    gid: int
+
+
+def numeric_id(name: str, kind: str, lookup: t.Callable[[str], t.Any]) -> int:
+    """A user or group name, or a numeric id that need not exist on the host (a container's user)."""
+    if name.isdigit():
+        return int(name)
+    try:
+        entry = lookup(name)
+    except KeyError:
+        raise CatalogError(f"{kind} {name!r} does not exist on this host; give its numeric {kind[0]}id") from None
+    return int(entry[2])  # pw_uid / gr_gid
+
+
+def backup_owner(root: str, user: str | None = None, group: str | None = None) -> Owner:
+    """The given user and group, each defaulting to the root directory's own.
+
+    Whoever must write the dumps already owns the root where that is not the run's own user
+    (a database container's uid writing into its bind mount), so new directories follow it.
+    """
+    status = os.stat(root)
+    return Owner(numeric_id(user, "user", pwd.getpwnam) if user else status.st_uid,
+                 numeric_id(group, "group", grp.getgrnam) if group else status.st_gid)
+
+
+def make_private_dir(path: str, owner: Owner | None = None, strict: bool = False) -> None:
+    """Mode 0700, and owned by ``owner`` when given.
+
+    ``strict`` fails when the owner cannot be set; otherwise the directory stays the run's own
+    (still private), as a run without the privilege to change owners would have made it.
+    """
+    status = os.stat(path)
+    if owner is not None and (status.st_uid, status.st_gid) != (owner.uid, owner.gid):
+        try:
+            os.chown(path, owner.uid, owner.gid)
+        except PermissionError as error:
+            if strict:
+                raise CatalogError(f"cannot give {path} to uid {owner.uid} gid {owner.gid}: {error}") from None
+    if status.st_mode & 0o7777 != PRIVATE_DIR_MODE:
+        os.chmod(path, PRIVATE_DIR_MODE)
+
+
+def prepare_root(root: str, user: str | None = None, group: str | None = None) -> Owner:
+    """Create the root 0700 (or make an existing one 0700) and say who owns the backups in it."""
+    os.makedirs(root, mode=PRIVATE_DIR_MODE, exist_ok=True)
+    owner = backup_owner(root, user, group)
+    make_private_dir(root, owner, strict=bool(user or group))
+    return owner
+
+
+def create_backup_dir(root: str, now: datetime.datetime | None = None, user: str | None = None,
+                      group: str | None = None) -> tuple[str, str]:
+    """Create <root>/<id>/ (0700) with an .incomplete marker; ids made in the same second get -2, -3 ...
+
+    The directory belongs to ``user``/``group`` (by default the root's owner), who may be the
+    database container's user writing the dump into it.
+    """
     now = now or utc_now()
-    os.makedirs(root, mode=0o755, exist_ok=True)
+    owner = prepare_root(root, user, group)
     base = backup_id_for(now)
     for backup_id in candidate_backup_ids(now):
         path = os.path.join(root, backup_id)
         try:
-            os.mkdir(path, mode)
+            os.mkdir(path, PRIVATE_DIR_MODE)
         except FileExistsError:
             continue
-        # mkdir honours the umask; the database container may write here as another user.
-        os.chmod(path, mode)
-        with open(os.path.join(path, INCOMPLETE_MARKER), "w", encoding="utf-8") as handle:
-            handle.write(format_time(now) + "\n")
+        write_private_file(os.path.join(path, INCOMPLETE_MARKER), format_time(now) + "\n")
+        make_private_dir(path, owner, strict=bool(user or group))
         return backup_id, path
     raise CatalogError(f"could not allocate a backup id under {root} for {base}")
+
+
+def write_private_file(path: str, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def make_backup_private(root: str, directory: str, file_names: t.Iterable[str]) -> None:
+    """Files the manifest describes 0600, every backup directory and the root 0700.
+
+    Whatever wrote the files (pg_dump in a container with its own umask, an older release at
+    0644), nobody but their owner and root can read a backup once its manifest is written.
+    Owners are left as they are: the database user may write the next dump into its directory.
+    """
+    for name in file_names:
+        path = os.path.join(directory, name)
+        if os.stat(path).st_mode & 0o7777 != PRIVATE_FILE_MODE:
+            os.chmod(path, PRIVATE_FILE_MODE)
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if is_valid_backup_id(name) and os.path.isdir(path) and not os.path.islink(path):
+            make_private_dir(path)
+    make_private_dir(root)
 
 
 def describe_file(directory: str, name: str) -> dict[str, t.Any]:
@@ -156,8 +255,14 @@ def build_manifest(
     return manifest
 
 
+def manifest_file_names(manifest: t.Mapping[str, t.Any]) -> list[str]:
+    return [described["name"] for store in manifest.get("stores", []) for described in store.get("files", [])]
+
+
 def finalize(directory: str, manifest: dict[str, t.Any]) -> None:
-    write_json_atomically(os.path.join(directory, MANIFEST_NAME), manifest)
+    """Make the backup private, write its manifest (0600) and mark it complete."""
+    make_backup_private(os.path.dirname(os.path.abspath(directory)), directory, manifest_file_names(manifest))
+    write_json_atomically(os.path.join(directory, MANIFEST_NAME), manifest, mode=PRIVATE_FILE_MODE)
     try:
         os.unlink(os.path.join(directory, INCOMPLETE_MARKER))
     except FileNotFoundError:
@@ -213,7 +318,7 @@ def resolve(root: str, backup_id: str = "latest", include_safety: bool = False) 
     backups = list_backups(root)
     damaged = damaged_backups(root)
     if backup_id in ("", "latest"):
-        candidates = [item for item in backups if include_safety or item["kind"] != "safety"]
+        candidates = [item for item in backups if include_safety or item["kind"] != SAFETY_KIND]
         newest = candidates[-1]["backup_id"] if candidates else ""
         newer_damaged = [name for name in damaged if name > newest]
         if newer_damaged:
@@ -261,39 +366,67 @@ def verify_or_raise(item: dict[str, t.Any]) -> None:
             f"backup {item['backup_id']} failed checksum verification: {'; '.join(problems)}", problems)
 
 
+@dataclasses.dataclass(frozen=True)
+class RetentionRule:
+    """How many of a group of backups to keep at least, and the age beyond which the rest go.
+
+    ``keep_last`` is a floor: the newest ``keep_last`` backups stay whatever their age, so a
+    month of failed backups cannot make the next one delete every older backup. With only
+    ``keep_last`` it is also the ceiling; with only ``max_age_days`` age alone decides; with
+    neither nothing of the group is deleted.
+    """
+
+    keep_last: int | None = None
+    max_age_days: float | None = None
+
+    @property
+    def is_on(self) -> bool:
+        return self.keep_last is not None or self.max_age_days is not None
+
+    def expires(self, position: int, created_at: str, now: datetime.datetime) -> bool:
+        """Whether the backup at ``position`` (0 = newest of its group) is past this rule."""
+        if not self.is_on:
+            return False
+        if self.keep_last is not None and position < self.keep_last:
+            return False
+        if self.max_age_days is None:
+            return True
+        try:
+            return (now - parse_time(created_at)).total_seconds() > self.max_age_days * 86400
+        except ValueError:
+            return False  # an unreadable date: keeping it is the safe side
+
+
+def is_safety(item: t.Mapping[str, t.Any]) -> bool:
+    return item.get("kind") == SAFETY_KIND
+
+
 def plan_retention(
     backups: list[dict[str, t.Any]],
-    keep_last: int | None,
-    max_age_days: float | None,
+    full: RetentionRule,
+    safety: RetentionRule = RetentionRule(),
     protect: t.Iterable[str] = (),
     now: datetime.datetime | None = None,
 ) -> list[dict[str, t.Any]]:
-    """Backups to delete: beyond the newest keep_last, or older than max_age_days.
+    """Backups to delete, oldest first: full backups past ``full``, safety backups past ``safety``.
 
-    The newest backup and every protected id (the one just made) are always kept, so a
-    misconfigured policy can never leave an app without a backup.
+    The two groups are counted apart: a restore's safety backups never push a full backup out
+    of its ``keep_last``. The newest full backup (the newest backup when there is no full one)
+    and every protected id (the one just made, the one being restored) are always kept, so no
+    policy can leave an app without the backup a restore would take as "latest".
     """
     now = now or utc_now()
     if not backups:
         return []
+    fulls = [item for item in backups if not is_safety(item)]
     keep = set(protect)
-    keep.add(backups[-1]["backup_id"])
-    newest_first = list(reversed(backups))
-    doomed = []
-    for position, item in enumerate(newest_first):
-        if item["backup_id"] in keep:
-            continue
-        too_many = keep_last is not None and position >= keep_last
-        too_old = False
-        if max_age_days is not None:
-            try:
-                age = now - parse_time(item["created_at"])
-                too_old = age.total_seconds() > max_age_days * 86400
-            except ValueError:
-                too_old = False
-        if too_many or too_old:
-            doomed.append(item)
-    return doomed
+    keep.add((fulls or backups)[-1]["backup_id"])
+    doomed_ids = set()
+    for group, rule in ((fulls, full), ([item for item in backups if is_safety(item)], safety)):
+        for position, item in enumerate(reversed(group)):
+            if item["backup_id"] not in keep and rule.expires(position, item["created_at"], now):
+                doomed_ids.add(item["backup_id"])
+    return [item for item in backups if item["backup_id"] in doomed_ids]
 
 
 def abandoned_backups(root: str, older_than_hours: float, now: datetime.datetime | None = None) -> list[dict[str, t.Any]]:

@@ -16,12 +16,21 @@ description:
   - V(open) allocates a new UTC timestamp backup id and its directory (marked incomplete).
   - V(present) writes the manifest (every file's size and sha256, per-store row counts, versions,
     the deployed ref) and marks the backup complete.
+  - "Backups are private: V(open) creates O(root) and the backup directory with mode C(0700) (an
+    existing O(root) is set to C(0700)); V(present) sets every file the manifest describes to
+    C(0600), every backup directory and O(root) to C(0700), and writes C(manifest.json) C(0600)."
+  - The backup directory belongs to O(owner) and O(group), by default to the owner of O(root). A
+    store written by another user than the one running the module (a database container running
+    as its own uid, writing into O(root) mounted in the container) needs that user as owner.
   - In check mode V(open) creates nothing, and V(present) of a backup whose directory does not
     exist (opened in check mode) returns the manifest it would start from (names and kinds of the
     stores, no files) and what retention would delete once that backup exists.
-  - V(pruned) applies retention (keep the newest O(keep_last), delete older than O(max_age_days));
-    the newest backup and O(protect) ids are never deleted. It also deletes backups still marked
-    incomplete after O(abandoned_after_hours), left by runs killed half way.
+  - V(pruned) applies retention. Full backups (every kind but V(safety)) and safety backups are
+    counted apart, full ones by O(keep_last) and O(max_age_days), safety ones by
+    O(safety_keep_last) and O(safety_max_age_days). In each group the newest C(keep_last) are
+    kept whatever their age, and only older ones are deleted once older than C(max_age_days).
+    The newest full backup and O(protect) ids are never deleted. It also deletes backups still
+    marked incomplete after O(abandoned_after_hours), left by runs killed half way.
   - V(absent) deletes one backup (used to clean up a backup that failed half way).
 author:
   - appops maintainers (@appops)
@@ -72,12 +81,32 @@ options:
     default: {}
   keep_last:
     description:
-      - Retention, number of newest backups to keep. Unset keeps any number.
+      - Retention of full backups, the number of newest ones always kept. With O(max_age_days) it is
+        a floor (older full backups go only once older than O(max_age_days)); alone it is also the
+        most kept. Unset keeps any number.
       - With O(state=present) retention runs once the manifest is written, keeping the new backup.
     type: int
   max_age_days:
-    description: Retention, delete backups older than this many days.
+    description: Retention of full backups, delete those beyond the newest O(keep_last) older than this many days.
     type: float
+  safety_keep_last:
+    description:
+      - Retention of safety backups (taken by restores), the number of newest ones always kept, as
+        O(keep_last) is for full backups. Unset (and O(safety_max_age_days) unset) keeps them all.
+    type: int
+  safety_max_age_days:
+    description: Retention of safety backups, delete those beyond the newest O(safety_keep_last) older than this many days.
+    type: float
+  owner:
+    description:
+      - With O(state=open), the user (name, or a numeric uid that need not exist on the host) who owns
+        O(root) and the new backup directory, for a store whose files another user writes. Default the
+        owner of O(root).
+      - Giving it needs the privilege to change owners (root, or C(become)).
+    type: str
+  group:
+    description: With O(state=open), the group (name or numeric gid) of O(root) and the backup directory. Default the group of O(root).
+    type: str
   protect:
     description: Backup ids never deleted by retention (the one just made).
     type: list
@@ -116,12 +145,22 @@ EXAMPLES = r"""
         files: [secondary.db]
         row_counts: {users: 3}
 
-- name: Keep a week
+- name: Keep the newest 7 full backups, and any younger than 30 days; 3 safety backups or 14 days
   appops.runbooks.backup_catalog:
     root: /srv/coffee-tracker/backups
     state: pruned
     keep_last: 7
+    max_age_days: 30
+    safety_keep_last: 3
+    safety_max_age_days: 14
     protect: ["{{ opened.backup_id }}"]
+
+- name: Open a backup whose dump a database container running as uid 999 writes
+  appops.runbooks.backup_catalog:
+    root: /srv/coffee-tracker/backups
+    state: open
+    owner: "999"
+    group: "999"
 """
 
 RETURN = r"""
@@ -140,12 +179,12 @@ manifest:
   type: dict
 deleted:
   description: Backup ids removed by retention.
-  returned: state=pruned, or state=present with O(keep_last) or O(max_age_days)
+  returned: state=pruned, or state=present with a retention option
   type: list
   elements: str
 abandoned:
   description: Ids of backups left incomplete that retention removed.
-  returned: state=pruned, or state=present with O(keep_last) or O(max_age_days)
+  returned: state=pruned, or state=present with a retention option
   type: list
   elements: str
 kept:
@@ -168,7 +207,7 @@ def run_open(module: AnsibleModule) -> dict[str, t.Any]:
     if module.check_mode:
         backup_id = _backup.next_free_backup_id(root)
         return {"changed": True, "backup_id": backup_id, "path": os.path.join(root, backup_id)}
-    backup_id, path = _backup.create_backup_dir(root)
+    backup_id, path = _backup.create_backup_dir(root, user=module.params["owner"], group=module.params["group"])
     return {"changed": True, "backup_id": backup_id, "path": path, "created_at": _backup.format_time(_backup.utc_now())}
 
 
@@ -233,7 +272,8 @@ def apply_retention_after(module: AnsibleModule, result: dict[str, t.Any], pendi
     """Retention right after the backup is complete: never before, so a failed backup cannot cost
     an older good one. The new backup is always kept."""
     params = module.params
-    if params["keep_last"] is None and params["max_age_days"] is None:
+    full, safety = retention_rules(params)
+    if not (full.is_on or safety.is_on):
         return
     params["protect"] = list(params["protect"]) + [result["backup_id"]]
     try:
@@ -250,7 +290,8 @@ def run_pruned(module: AnsibleModule, pending: dict[str, t.Any] | None = None) -
     """Applies retention; pending is a backup that exists only in check mode, counted as the newest."""
     params = module.params
     backups = _backup.list_backups(params["root"]) + ([pending] if pending else [])
-    doomed = _backup.plan_retention(backups, params["keep_last"], params["max_age_days"], params["protect"])
+    full, safety = retention_rules(params)
+    doomed = _backup.plan_retention(backups, full, safety, params["protect"])
     doomed_ids = [item["backup_id"] for item in doomed]
     abandoned = _backup.abandoned_backups(params["root"], params["abandoned_after_hours"]) if params["abandoned_after_hours"] else []
     if not module.check_mode:
@@ -259,6 +300,12 @@ def run_pruned(module: AnsibleModule, pending: dict[str, t.Any] | None = None) -
     kept = [item["backup_id"] for item in backups if item["backup_id"] not in doomed_ids]
     return {"changed": bool(doomed or abandoned), "deleted": doomed_ids, "kept": kept,
             "abandoned": [item["backup_id"] for item in abandoned]}
+
+
+def retention_rules(params: t.Mapping[str, t.Any]) -> tuple[_backup.RetentionRule, _backup.RetentionRule]:
+    """(full backups' rule, safety backups' rule) from the options."""
+    return (_backup.RetentionRule(params["keep_last"], params["max_age_days"]),
+            _backup.RetentionRule(params["safety_keep_last"], params["safety_max_age_days"]))
 
 
 def run_absent(module: AnsibleModule) -> dict[str, t.Any]:
@@ -294,6 +341,10 @@ def main() -> None:
             tool_versions=dict(type="dict", default={}),
             keep_last=dict(type="int"),
             max_age_days=dict(type="float"),
+            safety_keep_last=dict(type="int"),
+            safety_max_age_days=dict(type="float"),
+            owner=dict(type="str"),
+            group=dict(type="str"),
             protect=dict(type="list", elements="str", default=[]),
             abandoned_after_hours=dict(type="float", default=24),
         ),
@@ -305,6 +356,8 @@ def main() -> None:
         result = handlers[module.params["state"]](module)
     except _backup.CatalogError as error:
         module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg=f"backup catalog {module.params['root']}: {error}")
     module.exit_json(**result)
 
 

@@ -15,6 +15,9 @@ description:
     even while the app writes, unlike a file copy), then runs C(PRAGMA integrity_check) on the copy
     and counts the rows of every table.
   - An existing O(dest) is left alone (reported unchanged) unless O(force=true).
+  - The copy is written with mode C(0600), as it holds the app's data.
+  - A database that is locked, corrupt or unreadable fails the task with a message naming the file
+    and SQLite's own error.
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
@@ -32,6 +35,10 @@ options:
     description: Overwrite an existing O(dest).
     type: bool
     default: false
+  busy_timeout:
+    description: Seconds to wait for a lock another connection (the app) holds on O(src) before failing.
+    type: float
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -80,32 +87,46 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup, _sqlite
 
 
+def copy_privately(src: str, dest: str, timeout: float) -> None:
+    """The online copy goes to a 0600 file next to dest, renamed over it once complete."""
+    temporary = f"{dest}.partial"
+    _sqlite.create_private_file(temporary)
+    try:
+        _sqlite.online_copy(src, temporary, timeout=timeout)
+        os.replace(temporary, dest)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             src=dict(type="path", required=True),
             dest=dict(type="path", required=True),
             force=dict(type="bool", default=False),
+            busy_timeout=dict(type="float", default=_sqlite.DEFAULT_BUSY_TIMEOUT),
         ),
         supports_check_mode=True,
     )
-    src, dest = module.params["src"], module.params["dest"]
+    src, dest, timeout = module.params["src"], module.params["dest"], module.params["busy_timeout"]
     version = _sqlite.sqlite_version()
     if not os.path.isfile(src):
         module.fail_json(msg=f"SQLite database {src} does not exist", sqlite_version=version)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
+        module.fail_json(msg=f"directory {os.path.dirname(os.path.abspath(dest))} of the backup copy {dest} does not exist",
+                         sqlite_version=version)
     changed = module.params["force"] or not os.path.exists(dest)
     if module.check_mode:
         module.exit_json(changed=changed, sqlite_version=version)
     try:
         if changed:
-            temporary = f"{dest}.partial"
-            _sqlite.online_copy(src, temporary)
-            os.replace(temporary, dest)
-        problems = _sqlite.integrity_problems(dest)
+            copy_privately(src, dest, timeout)
+        problems = _sqlite.integrity_problems(dest, timeout)
         if problems:
             module.fail_json(msg=f"backup copy {dest} failed integrity_check: {'; '.join(problems[:5])}",
                              sqlite_version=version)
-        counts = _sqlite.row_counts(dest)
+        counts = _sqlite.row_counts(dest, timeout)
     except (_sqlite.SqliteError, OSError) as error:
         module.fail_json(msg=f"SQLite backup of {src} failed: {error}", sqlite_version=version)
     module.exit_json(

@@ -16,6 +16,8 @@ description:
     same nothing is done.
   - Otherwise writes a verified copy next to O(dest) with the online backup API and renames it over
     O(dest) with C(os.replace), so readers see the old or the new database, never a partial one.
+  - A backup that is corrupt or unreadable, a live database that stays locked or a missing directory
+    fails the task with a message naming the file and SQLite's own error; nothing is replaced.
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
@@ -32,6 +34,10 @@ options:
   sha256:
     description: Expected sha256 of O(src); a mismatch refuses the restore.
     type: str
+  busy_timeout:
+    description: Seconds to wait for a lock another connection (the app) holds on O(dest) before failing.
+    type: float
+    default: 30
 attributes:
   check_mode:
     support: full
@@ -71,12 +77,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup, _sqlite
 
 
-def describe_live(dest: str) -> dict[str, t.Any]:
+def describe_live(dest: str, timeout: float) -> dict[str, t.Any]:
     if not os.path.exists(dest):
         return {"row_counts": {}, "fingerprint": None}
     try:
-        return _sqlite.describe(dest)
-    except Exception:  # pylint: disable=broad-except
+        return _sqlite.describe(dest, timeout)
+    except _sqlite.DatabaseLocked:
+        raise  # the app holds it: replacing it now would lose its writes
+    except _sqlite.SqliteError:
         # A damaged live database is exactly what a restore is for: treat it as different.
         return {"row_counts": {}, "fingerprint": "unreadable"}
 
@@ -87,26 +95,30 @@ def main() -> None:
             src=dict(type="path", required=True),
             dest=dict(type="path", required=True),
             sha256=dict(type="str"),
+            busy_timeout=dict(type="float", default=_sqlite.DEFAULT_BUSY_TIMEOUT),
         ),
         supports_check_mode=True,
     )
     src, dest, expected_sha = module.params["src"], module.params["dest"], module.params["sha256"]
+    timeout = module.params["busy_timeout"]
+    if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
+        module.fail_json(msg=f"directory {os.path.dirname(os.path.abspath(dest))} of the database {dest} does not exist")
     try:
         if expected_sha and _backup.sha256_file(src) != expected_sha:
             module.fail_json(msg=f"backup {src} does not match its sha256 {expected_sha}; refusing to restore it")
-        problems = _sqlite.integrity_problems(src)
+        problems = _sqlite.integrity_problems(src, timeout)
         if problems:
             module.fail_json(msg=f"backup {src} failed integrity_check: {'; '.join(problems[:5])}; refusing to restore it")
-        wanted = _sqlite.describe(src)
-        before = describe_live(dest)
+        wanted = _sqlite.describe(src, timeout)
+        before = describe_live(dest, timeout)
         changed = before["fingerprint"] != wanted["fingerprint"]
         if changed and not module.check_mode:
-            _sqlite.replace_atomically(src, dest)
+            _sqlite.replace_atomically(src, dest, timeout)
+        after_counts = wanted["row_counts"] if changed or module.check_mode else before["row_counts"]
+        if changed and not module.check_mode:
+            after_counts = _sqlite.row_counts(dest, timeout)
     except (_sqlite.SqliteError, OSError) as error:
         module.fail_json(msg=f"restore of {dest} from {src} failed: {error}")
-    after_counts = wanted["row_counts"] if changed or module.check_mode else before["row_counts"]
-    if changed and not module.check_mode:
-        after_counts = _sqlite.row_counts(dest)
     module.exit_json(
         changed=changed,
         row_counts=after_counts,

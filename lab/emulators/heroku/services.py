@@ -251,4 +251,8 @@ def write_cli_env(path: Path) -> None:
         # `heroku run` attaches over TLS to the emulator's rendezvous port.
         f"NODE_EXTRA_CA_CERTS={cert}",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    # It holds the lab's API token: readable by its owner only, from the first byte on.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import stat
+import subprocess
 import time
 
 import pytest
@@ -29,6 +31,21 @@ def test_backup_writes_a_verified_manifest(fresh_backup):
         "pg_restore_list": "ok", "rows_read_back": True, "rows_counted_live": False}
     assert described["deployed"]["ref"]
     assert (BACKUPS / backup_id / "main.dump").stat().st_size == stores["main"]["files"][0]["size"]
+
+
+def test_a_backup_is_readable_by_its_owner_only(module_backup):
+    """The backups hold the app's data: the catalog root and each backup 0700, every file 0600,
+    whatever wrote it (pg_dump in the postgres container, the SQLite copy, the manifest)."""
+    directory = BACKUPS / module_backup
+    files = sorted(path.name for path in directory.iterdir())
+    assert files == ["main.dump", "manifest.json", "secondary.db"]
+    assert stat.S_IMODE(BACKUPS.stat().st_mode) == 0o700 and stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert {name: stat.S_IMODE((directory / name).stat().st_mode) for name in files} == dict.fromkeys(files, 0o600)
+    for name in files:
+        # Another local user (nobody) can neither list the catalog nor read a dump.
+        denied = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat",
+                                 str(directory / name)], capture_output=True, text=True, check=False)
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr
 
 
 def test_restore_brings_dropped_rows_back_then_is_idempotent(fresh_backup, maintenance_off):
@@ -286,8 +303,10 @@ def test_the_safety_backup_s_retention_keeps_the_backup_being_restored(lab_up, m
             (root / oldest / "manifest.json").read_text(encoding="utf-8"))["stores"]}
         pg_execute("DROP TABLE coffee_logs")
 
-        # Keep the newest 2: the safety backup and made[2]. The oldest is the one being restored.
-        run = run_playbook("restore", *catalog, "-e", f"backup_id={oldest}", "-e", "common_backup_keep_last=2")
+        # Keep only the newest full backup, made[2] (safety backups are counted apart). The oldest
+        # is the one being restored: protected, it stays too; made[1] goes.
+        run = run_playbook("restore", *catalog, "-e", f"backup_id={oldest}", "-e", "common_backup_keep_last=1",
+                           "-e", "common_backup_max_age_days=0")
         assert run.rc == 0, run.output[-4000:]
         assert f"RESTORED {APP} from backup {oldest}" in run.text
         safety_id = re.search(r"safety_backup=(\S+)", run.text).group(1)

@@ -21,21 +21,25 @@ def catalog() -> list[str]:
     return sorted(path.name for path in BACKUPS.iterdir())
 
 
-def complete_backups() -> list[str]:
+def complete_full_backups() -> list[str]:
+    """Complete backups that are not a restore's safety backup."""
     return [name for name in catalog() if re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", name)
-            and (BACKUPS / name / "manifest.json").is_file() and not (BACKUPS / name / ".incomplete").exists()]
+            and (BACKUPS / name / "manifest.json").is_file() and not (BACKUPS / name / ".incomplete").exists()
+            and json.loads((BACKUPS / name / "manifest.json").read_text(encoding="utf-8"))["kind"] != "safety"]
 
 
 def test_backup_check_mode_names_the_backup_and_its_retention_and_writes_nothing(module_backup):
     before = catalog()
-    run = run_playbook("backup", "--check", "-e", "common_backup_keep_last=1")
+    # Only keep_last (no age limit) for full backups, safety backups' retention off.
+    run = run_playbook("backup", "--check", "-e", "common_backup_keep_last=1", "-e", "common_backup_max_age_days=0",
+                       "-e", "common_backup_safety_keep_last=0", "-e", "common_backup_safety_max_age_days=0")
     assert run.rc == 0, run.output[-4000:]
     found = re.search(r"check mode, nothing written: a manual backup (\S+) would go to \S+ \(main, secondary\);"
                       r" retention \(keep last 1, max \S+ days\) would delete (\d+) \(([^)]*)\)", run.text)
     assert found, run.text[-3000:]
     would_delete = found.group(3).split(", ")
-    # keep_last=1 keeps only the backup the run would take: every complete backup would go.
-    assert sorted(would_delete) == complete_backups() and int(found.group(2)) == len(would_delete)
+    # keep_last=1 keeps only the backup the run would take: every complete full backup would go.
+    assert sorted(would_delete) == complete_full_backups() and int(found.group(2)) == len(would_delete)
     assert module_backup in would_delete and found.group(1) not in before
     assert run.changed > 0
     assert catalog() == before and not LOCK.exists()

@@ -96,13 +96,52 @@ def test_retention_keeps_newest_and_protected(tmp_path):
     ids = [make_backup(tmp_path, datetime.datetime(2025, 1, day, 2, 0, tzinfo=UTC))[0] for day in range(1, 6)]
     backups = _backup.list_backups(str(tmp_path))
     now = datetime.datetime(2025, 1, 10, tzinfo=UTC)
-    doomed = [item["backup_id"] for item in _backup.plan_retention(backups, 2, None, protect=[ids[0]], now=now)]
-    assert doomed == [ids[2], ids[1]]
-    by_age = [item["backup_id"] for item in _backup.plan_retention(backups, None, 7, now=now)]
-    assert by_age == [ids[1], ids[0]]
+
+    def doomed(full, **kwargs):
+        return [item["backup_id"] for item in _backup.plan_retention(backups, full, now=now, **kwargs)]
+
+    assert doomed(_backup.RetentionRule(keep_last=2), protect=[ids[0]]) == [ids[1], ids[2]]
+    assert doomed(_backup.RetentionRule(max_age_days=7)) == [ids[0], ids[1]]
     # keep_last 0 and an age limit that would delete all still keep the newest.
-    everything = [item["backup_id"] for item in _backup.plan_retention(backups, 0, 0.001, now=now)]
+    everything = doomed(_backup.RetentionRule(keep_last=0, max_age_days=0.001))
     assert ids[-1] not in everything and len(everything) == 4
+    assert doomed(_backup.RetentionRule()) == []
+
+
+def test_keep_last_is_a_floor_under_the_age_limit(tmp_path):
+    # Daily backups up to 40 days ago, then a month of failed ones: all 7 are past 30 days.
+    old = [make_backup(tmp_path, datetime.datetime(2025, 1, day, 2, 0, tzinfo=UTC))[0] for day in range(1, 8)]
+    now = datetime.datetime(2025, 2, 9, 2, 0, tzinfo=UTC)
+    new = make_backup(tmp_path, now)[0]
+    rule = _backup.RetentionRule(keep_last=7, max_age_days=30)
+    doomed = _backup.plan_retention(_backup.list_backups(str(tmp_path)), rule, protect=[new], now=now)
+    # The new backup and the newest 6 old ones are the 7 kept; only the oldest goes.
+    assert [item["backup_id"] for item in doomed] == [old[0]]
+    # Beyond the floor, backups younger than the age limit stay.
+    young = _backup.RetentionRule(keep_last=1, max_age_days=60)
+    assert _backup.plan_retention(_backup.list_backups(str(tmp_path)), young, now=now) == []
+
+
+def test_safety_backups_have_their_own_retention_and_never_displace_the_newest_full_one(tmp_path):
+    full = make_backup(tmp_path, datetime.datetime(2025, 1, 1, 2, 0, tzinfo=UTC))[0]
+    safety = [make_backup(tmp_path, datetime.datetime(2025, 2, day, 2, 0, tzinfo=UTC), kind="safety")[0]
+              for day in (1, 2, 3, 20)]
+    backups = _backup.list_backups(str(tmp_path))
+    now = datetime.datetime(2025, 2, 21, tzinfo=UTC)
+    # The full backup is past its age limit but the newest full one; safety ones are not counted with it.
+    doomed = _backup.plan_retention(backups, _backup.RetentionRule(keep_last=1, max_age_days=30),
+                                    _backup.RetentionRule(keep_last=2, max_age_days=14), now=now)
+    assert [item["backup_id"] for item in doomed] == [safety[0], safety[1]]
+    kept_all = _backup.plan_retention(backups, _backup.RetentionRule(keep_last=1), now=now)
+    assert kept_all == [] and full not in [item["backup_id"] for item in kept_all]
+
+
+def test_only_safety_backups_keep_the_newest(tmp_path):
+    ids = [make_backup(tmp_path, datetime.datetime(2025, 1, day, 2, 0, tzinfo=UTC), kind="safety")[0]
+           for day in (1, 2)]
+    doomed = _backup.plan_retention(_backup.list_backups(str(tmp_path)), _backup.RetentionRule(),
+                                    _backup.RetentionRule(keep_last=0), now=datetime.datetime(2025, 3, 1, tzinfo=UTC))
+    assert [item["backup_id"] for item in doomed] == [ids[0]]
 
 
 def test_read_deployed(tmp_path):
