@@ -169,21 +169,32 @@ def test_malformed_backup_id_fails_before_anything(lab_up):
     assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
 
 
+def test_a_backup_id_with_a_trailing_newline_is_refused(fresh_backup):
+    # A pattern anchored with $ accepts "<id>\n"; the whole value must match.
+    marker = plant_canary()
+    run = run_playbook("restore", "-e", json.dumps({"backup_id": fresh_backup[0] + "\n"}))
+    assert run.rc != 0 and "backup_id must be 'latest' or a backup id" in run.text
+    assert "RESTORED" not in run.text and "Take the per-app lock" not in run.output
+    assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
+
+
 def test_unknown_app_fails_clearly(lab_up):
     run = run_playbook("restore", limit="no-such-app")
     assert run.rc != 0
     assert "no-such-app" in run.text and "no hosts" in run.text
 
 
+@pytest.mark.parametrize("limit", [None, "all", "compose_apps,heroku_apps"])
 @pytest.mark.parametrize("procedure, extra", [
     ("restore", []),
     ("deploy", ["-e", "ref=v1.0.0"]),
     ("rollback", []),
 ])
-def test_a_destructive_run_without_a_limit_refuses_to_start(lab_up, procedure, extra):
+def test_a_destructive_run_over_several_apps_refuses_to_start(lab_up, procedure, extra, limit):
+    # Without -l, and with a limit that still names several apps (-l all passed the guard before).
     deployed = json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
     marker = plant_canary()
-    run = run_playbook(procedure, *extra, limit=None)
+    run = run_playbook(procedure, *extra, limit=limit)
     assert run.rc != 0 and f"{procedure} changes one app at a time: name the app(s) with -l <app>" in run.text
     assert run.recap()["changed"] == 0 and canary_present(marker) == (True, True)
     assert json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"] == deployed

@@ -74,6 +74,17 @@ def test_scale_up_persist_and_back(lab_up):
     assert down.rc == 0 and app_containers() == 1
 
 
+def test_scale_refuses_more_than_common_max_replicas(lab_up):
+    env_before = (PROJECT / ".env").read_text(encoding="utf-8")
+    run = run_playbook("scale", "-e", "service=coffee-tracker", "-e", "replicas=51")
+    assert run.rc != 0 and "replicas=<integer from 0 to 50>" in run.text
+    assert run.recap()["changed"] == 0 and (PROJECT / ".env").read_text(encoding="utf-8") == env_before
+    assert app_containers() == 1
+    # A trailing newline is no integer either.
+    run = run_playbook("scale", "-e", "service=coffee-tracker", "-e", json.dumps({"replicas": "2\n"}))
+    assert run.rc != 0 and "replicas=<integer from 0 to 50>" in run.text and app_containers() == 1
+
+
 def test_scale_unknown_service_fails(lab_up):
     run = run_playbook("scale", "-e", "service=nope", "-e", "replicas=1")
     assert run.rc != 0 and "'nope' is not a service" in run.text

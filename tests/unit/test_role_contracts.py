@@ -1,0 +1,143 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The contract between playbooks and roles: every role's meta/appops.yml is complete and true.
+
+For every entry point a role declares: its tasks file exists, its argument spec entry exists and
+describes it, its result fact is documented (common's `results`), and the tasks file sets no
+other result fact (`appops_*`) than the one declared. The role_contracts lookup derives from the
+same files what validate accepts."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from ansible_collections.appops.runbooks.plugins.lookup import role_contracts
+
+ROLES = pathlib.Path(__file__).resolve().parents[2] / "roles"
+ROLE_DIRS = sorted(path for path in ROLES.iterdir() if path.is_dir())
+SUMMARY = role_contracts.summarize(role_contracts.read_declarations(ROLES))
+RESULTS: dict[str, str] = SUMMARY["results"]
+
+
+def declaration(role: pathlib.Path) -> dict[str, Any]:
+    return role_contracts.read_declaration(role)
+
+
+def argument_specs(role: pathlib.Path) -> dict[str, Any]:
+    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))["argument_specs"]
+
+
+def entry_points() -> list[tuple[pathlib.Path, str, str | None]]:
+    return [(role, name, (entry or {}).get("result"))
+            for role in ROLE_DIRS for name, entry in (declaration(role).get("entry_points") or {}).items()]
+
+
+def tasks_of(block: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every task of a tasks file, blocks, rescue and always included."""
+    found: list[dict[str, Any]] = []
+    for task in block or []:
+        found.append(task)
+        for key in ("block", "rescue", "always"):
+            found.extend(tasks_of(task.get(key)))
+    return found
+
+
+def result_facts_set(tasks_file: pathlib.Path) -> set[str]:
+    """Result facts (appops_*) a tasks file sets with set_fact or register; clearing one (null) is no result."""
+    names: set[str] = set()
+    for task in tasks_of(yaml.safe_load(tasks_file.read_text(encoding="utf-8"))):
+        registered = task.get("register")
+        if isinstance(registered, str):
+            names.add(registered)
+        facts = task.get("ansible.builtin.set_fact") or task.get("set_fact") or {}
+        names.update(name for name, value in facts.items() if value is not None and name != "cacheable")
+    return {name for name in names if name.startswith("appops_")}
+
+
+def ids(entry: tuple[pathlib.Path, str, str | None]) -> str:
+    return f"{entry[0].name}.{entry[1]}"
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
+def test_every_role_declares_itself(role: pathlib.Path) -> None:
+    declared = declaration(role)
+    assert declared.get("entry_points"), f"{role.name} declares no entry point"
+    if declared["kind"] == "store":
+        assert re.compile(declared["backup_id_pattern"])
+
+
+@pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
+def test_every_public_tasks_file_is_a_declared_entry_point(role: pathlib.Path) -> None:
+    public = {path.stem for path in (role / "tasks").glob("*.yml") if not path.name.startswith("_")}
+    assert public == set(declaration(role)["entry_points"])
+
+
+@pytest.mark.parametrize("entry", entry_points(), ids=ids)
+def test_entry_point_has_tasks_and_a_described_argument_spec(entry: tuple[pathlib.Path, str, str | None]) -> None:
+    role, name = entry[0], entry[1]
+    assert (role / "tasks" / f"{name}.yml").is_file()
+    spec = argument_specs(role).get(name)
+    assert spec is not None, f"{role.name}: no argument spec for {name}"
+    assert spec.get("short_description") and spec.get("description"), f"{role.name}.{name} is not described"
+
+
+@pytest.mark.parametrize("entry", entry_points(), ids=ids)
+def test_entry_point_result_is_documented(entry: tuple[pathlib.Path, str, str | None]) -> None:
+    role, name, result = entry
+    assert result is None or RESULTS.get(result), f"{role.name}.{name}: result {result} has no documented shape"
+
+
+@pytest.mark.parametrize("entry", entry_points(), ids=ids)
+def test_entry_point_sets_no_undeclared_result(entry: tuple[pathlib.Path, str, str | None]) -> None:
+    role, name, result = entry
+    assert result_facts_set(role / "tasks" / f"{name}.yml") <= ({result} if result else set())
+
+
+def test_the_scan_sees_results_in_blocks() -> None:
+    # The scan itself: a result set in a rescue and a register in a block are both found.
+    assert result_facts_set(ROLES / "heroku" / "tasks" / "deploy.yml") == {"appops_release"}
+    assert result_facts_set(ROLES / "compose" / "tasks" / "health.yml") == {"appops_health"}
+
+
+@pytest.mark.parametrize("kind", ["platforms", "store_kinds", "cache_kinds"])
+def test_every_kind_has_its_role(kind: str) -> None:
+    assert SUMMARY[kind]
+    assert all((ROLES / name / "tasks").is_dir() for name in SUMMARY[kind])
+
+
+def test_the_lookup_derives_what_the_roles_declare() -> None:
+    assert SUMMARY["platforms"] == ["compose", "heroku"]
+    assert SUMMARY["store_kinds"] == ["compose_postgres", "heroku_postgres", "sqlite"]
+    assert SUMMARY["cache_kinds"] == ["redis"]
+    assert SUMMARY["platform_backup_kinds"] == ["heroku_postgres"]
+    assert "maintenance_fleet" in SUMMARY["entry_points"]["heroku"]
+    assert "maintenance_fleet" not in SUMMARY["entry_points"]["compose"]
+    assert not set(SUMMARY["planned"]["platforms"]) & set(SUMMARY["platforms"])
+
+
+def test_platforms_offer_the_primitives_the_skeletons_call() -> None:
+    # common's skeletons and the store and cache roles call these on app_platform.
+    needed = {"health", "maintenance", "config_var", "deploy", "rollback"}
+    for platform in SUMMARY["platforms"]:
+        assert needed <= set(SUMMARY["entry_points"][platform]), platform
+
+
+@pytest.mark.parametrize("backup_id, accepted", [
+    ("latest", True), ("20250101T020000Z", True), ("20250101T020000Z-2", True), ("b003", True), ("a012", True),
+    ("20250101T020000Z\n", False), ("latest\n", False), ("b003\n", False), ("../../etc", False), ("b3", False),
+])
+def test_backup_id_patterns_match_whole_values(backup_id: str, accepted: bool) -> None:
+    # The pattern common builds from the declared patterns (defaults/main.yml common_backup_id_pattern).
+    patterns = "|".join(sorted(set(SUMMARY["backup_id_patterns"].values())))
+    assert bool(re.match(rf"\A(latest|{patterns})\Z", backup_id)) is accepted
+
+
+def test_a_declaration_without_a_kind_is_refused(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "appops.yml").write_text("appops_role: {entry_points: {}}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="appops_role.kind"):
+        role_contracts.read_declaration(tmp_path)
