@@ -240,11 +240,15 @@ class RetryPolicy:
         if attempt >= self.max_attempts and not in_window:
             return None
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            return None if error.retry_after > self.max_retry_after else error.retry_after
-        delay = self.backoff(attempt)
+            if error.retry_after > self.max_retry_after:
+                return None
+            delay = error.retry_after
+        else:
+            delay = self.backoff(attempt)
         if attempt >= self.max_attempts:
-            # Only the outage window keeps us going: do not overshoot it by much.
-            delay = max(min(delay, self.max_wait - waited), min(self.base_delay, delay))
+            # Only the outage window keeps us going: do not overshoot it by much, and never
+            # hammer the API (a Retry-After of 0 would otherwise never use the window up).
+            delay = max(self.base_delay, min(delay, self.max_wait - waited))
         return delay
 
 
@@ -426,14 +430,17 @@ class ApiClient:
         headers: t.Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
         expect_json: bool | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ApiResponse:
         """Send one request, retrying as the policy allows; raise a typed :class:`ApiError`.
 
         ``idempotent`` declares whether repeating the request is harmless; by default it is
         true for GET/HEAD/OPTIONS/PUT/DELETE only. 429 is retried for every method because
         the server did not process the request. ``expect_json`` (default: the client's)
-        makes a 2xx body that is not JSON an :class:`UnexpectedResponse`.
+        makes a 2xx body that is not JSON an :class:`UnexpectedResponse`. ``retry`` replaces
+        the client's policy for this request (e.g. a longer outage window for one call).
         """
+        policy = retry or self.retry
         method = method.upper()
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self._url(path)
@@ -462,11 +469,11 @@ class ApiClient:
                     data = self._success_body(raw, method, shown_path, request_id, wants_json)
                     return ApiResponse(raw.status_code, raw.headers, data, request_id)
                 error = self._error_from(raw, method, shown_path, request_id)
-            delay = self.retry.next_delay(error, attempt=attempt, waited=waited, repeatable=repeatable)
+            delay = policy.next_delay(error, attempt=attempt, waited=waited, repeatable=repeatable)
             if delay is None:
                 self._remember(method, shown_path, status, request_id, attempt)
                 raise error
-            self.retry.sleep(delay)
+            policy.sleep(delay)
             waited += delay
 
     def stream_lines(self, url: str, *, read_timeout: float, send_auth: bool = False) -> t.Iterator[str]:

@@ -26,6 +26,7 @@ options:
     type: bool
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -63,7 +64,7 @@ app:
     web_url: https://micmap-api.herokuapp.com/
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def ensure_maintenance(hm: HerokuModule, app: dict) -> tuple[bool, dict]:

@@ -37,6 +37,7 @@ options:
     default: 16
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -94,7 +95,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import (
     ACCEPT,
     HEROKU_ARGUMENT_SPEC,
     normalize_api_url,

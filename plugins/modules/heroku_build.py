@@ -45,6 +45,7 @@ options:
     elements: str
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -88,11 +89,9 @@ attached:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import WAIT_ARGUMENT_SPEC, HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
-    current_release,
-    wait_for_release,
-)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import current_release, wait_for_release
 from ansible_collections.appops.runbooks.plugins.module_utils._http import wait_for
 
 

@@ -41,6 +41,7 @@ options:
     default: false
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -89,7 +90,7 @@ removed_keys:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 MASK = "********"
 

@@ -61,6 +61,7 @@ options:
     type: int
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -143,11 +144,11 @@ import re
 import time
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import (
     EXIT_STATUS_MARKER,
     WAIT_ARGUMENT_SPEC,
-    HerokuModule,
 )
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 from ansible_collections.appops.runbooks.plugins.module_utils._http import (
     ApiConnectionError,
     ApiError,

@@ -41,6 +41,7 @@ options:
         type: str
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -97,7 +98,8 @@ updates:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule, formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def plan_updates(current: dict[str, dict], wanted: list[dict]) -> list[dict[str, t.Any]]:

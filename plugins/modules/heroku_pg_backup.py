@@ -67,6 +67,7 @@ options:
     default: UTC
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.heroku.WRITE_MODULE
@@ -128,9 +129,7 @@ attached:
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
-    WAIT_ARGUMENT_SPEC,
-    HerokuModule,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.backups import (
     backup_number,
     describe_transfer,
     transfer_in_flight,
@@ -138,6 +137,8 @@ from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
     transfer_status,
     wait_for_transfer,
 )
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiConnectionError, ServerError
 
 

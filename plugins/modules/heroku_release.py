@@ -35,6 +35,7 @@ options:
     required: true
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -89,8 +90,9 @@ attached:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import WAIT_ARGUMENT_SPEC, HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import (
     PREVIOUS,
     current_release,
     parse_version,

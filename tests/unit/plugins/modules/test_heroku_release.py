@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import parse_version
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import parse_version
 from ansible_collections.appops.runbooks.plugins.modules import heroku_release, heroku_release_info
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules import heroku_fake
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules.heroku_fake import run_module
