@@ -11,8 +11,8 @@ class ModuleDocFragment:
 options:
   retries:
     description:
-      - How many times a request that failed in a way a repeat can get past is sent again: HTTP 429, and for
-        requests that are safe to repeat also server errors (5xx), timeouts and broken connections.
+      - How many times a request that failed in a way a repeat can get past is sent again (HTTP 429, and for
+        requests that are safe to repeat also server errors (5xx), timeouts and broken connections).
       - A request that starts a job (a backup, a restore, a build, a one-off dyno, a rollback) is sent again only
         after the module looked for the job the lost request may have started, and found none.
       - Failures the API decided on (4xx such as 404 or 422) and failures of the work itself are never retried.
@@ -26,4 +26,18 @@ options:
       - Set it to how long an outage the task must survive; V(0) stops after O(retries).
     type: float
     default: 12
+"""
+
+    # Modules that switch maintenance: list it before appops.runbooks.api_retry (the first wins).
+    # Twin of MAINTENANCE_RETRY_MAX_WAIT in plugins/module_utils/_heroku/module.py.
+    MAINTENANCE = r"""
+options:
+  retry_max_wait:
+    description:
+      - Seconds the retries of one request go on at least, however many O(retries) that takes, so that an
+        outage of the API shorter than this is outlasted.
+      - Longer than for other modules, because putting maintenance back after a failed restore or deploy must
+        outlast a longer outage of the API.
+    type: float
+    default: 30
 """

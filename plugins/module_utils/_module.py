@@ -16,7 +16,17 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ._http import HAS_REQUESTS, REDACTED, REQUESTS_IMPORT_ERROR, ApiError, RetryPolicy, WaitTimeout
+from ._http import (
+    FOUND,
+    HAS_REQUESTS,
+    REDACTED,
+    REQUESTS_IMPORT_ERROR,
+    ApiError,
+    RetryPolicy,
+    StartedJob,
+    WaitTimeout,
+    create_or_attach,
+)
 
 T = t.TypeVar("T")
 
@@ -137,6 +147,25 @@ class ApiModule:
             return predicted
         self.doing(operation)
         return action()
+
+    def start(
+        self,
+        operation: str,
+        *,
+        find_running: t.Callable[[], T | None],
+        create: t.Callable[[], T],
+        find_started: t.Callable[[], T | None] | None = None,
+    ) -> StartedJob[T] | None:
+        """Start a job once (:func:`create_or_attach` with this module's retry options).
+
+        In check mode nothing is sent: a job already running is returned (it would be attached
+        to), else None (one would be started).
+        """
+        if self.check_mode:
+            running = find_running()
+            return None if running is None else StartedJob(running, FOUND)
+        self.doing(operation)
+        return create_or_attach(find_running, create, retry=self.retry, find_started=find_started)
 
     # -- the ends ----------------------------------------------------------------------
 

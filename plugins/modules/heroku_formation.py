@@ -149,10 +149,10 @@ def run(hm: HerokuModule) -> None:
     validate(hm, current)
     updates = plan_updates(current, hm.params["formation"])
     after = predicted(current, updates)
-    if updates and not hm.check_mode:
-        hm.doing(f"scaling {', '.join(u['type'] for u in updates)}")
-        for entry in hm.client.update_formation(hm.app, updates):
-            after[entry["type"]] = formation_entry(entry)
+    if updates:
+        answer = hm.write(f"scaling {', '.join(u['type'] for u in updates)}",
+                          lambda: hm.client.update_formation(hm.app, updates), predicted=[])
+        after.update({entry["type"]: formation_entry(entry) for entry in answer})
     hm.exit(
         bool(updates), before=diff_view(current), after=diff_view(after),
         formation=[after[name] for name in sorted(after)], updates=updates,

@@ -64,13 +64,14 @@ class HerokuClient:
         validate_certs: bool = True,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        session: t.Any = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}", "Accept": ACCEPT}
         common: dict[str, t.Any] = dict(
             headers=headers, secrets=[api_key], read_timeout=timeout,
             validate_certs=validate_certs, retry=retry,
         )
-        self.platform = ApiClient(normalize_api_url(api_url), **common)
+        self.platform = ApiClient(normalize_api_url(api_url), session=session, **common)
         # Same headers and token (the data API is authenticated by the Heroku token too).
         self.data = ApiClient(normalize_api_url(data_api_url), session=self.platform._session, **common)
 
@@ -243,7 +244,9 @@ def formation_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
 
 
 
-def client_from_params(params: t.Mapping[str, t.Any], retry: RetryPolicy | None = None) -> HerokuClient:
+def client_from_params(
+    params: t.Mapping[str, t.Any], retry: RetryPolicy | None = None, session: t.Any = None,
+) -> HerokuClient:
     return HerokuClient(
         params["api_key"],
         api_url=params["api_url"],
@@ -251,4 +254,5 @@ def client_from_params(params: t.Mapping[str, t.Any], retry: RetryPolicy | None 
         validate_certs=params["validate_certs"],
         timeout=params["timeout"],
         retry=retry,
+        session=session,
     )
