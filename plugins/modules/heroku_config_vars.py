@@ -92,6 +92,7 @@ import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
+
 def desired_values(hm: HerokuModule) -> dict[str, str]:
     config = hm.params["config"] or {}
     nulls = sorted(key for key, value in config.items() if value is None)

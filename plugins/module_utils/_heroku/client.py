@@ -243,7 +243,6 @@ def formation_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
-
 def client_from_params(
     params: t.Mapping[str, t.Any], retry: RetryPolicy | None = None, session: t.Any = None,
 ) -> HerokuClient:
