@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Twin of HEROKU_ARGUMENT_SPEC in plugins/module_utils/_heroku.py: keep them in step.
+    # Twin of HEROKU_ARGUMENT_SPEC in plugins/module_utils/_heroku/client.py: keep them in step.
     DOCUMENTATION = r"""
 options:
   api_key:
@@ -37,7 +37,7 @@ options:
   timeout:
     description:
       - Seconds to wait for an API response before the request counts as failed.
-      - Safe requests that time out are retried with backoff.
+      - Requests that time out are retried as O(retries) and O(retry_max_wait) say.
     type: float
     default: 30
 requirements:
@@ -46,7 +46,8 @@ notes:
   - All modules of this group can get these options once, through
     C(module_defaults) with C(group/appops.runbooks.heroku).
   - Requests that are safe to repeat are retried on server errors and connection errors with jittered
-    exponential backoff; every request is retried on HTTP 429, honouring C(Retry-After). When the
+    exponential backoff; every request is retried on HTTP 429, honouring C(Retry-After) (see O(retries) and
+    O(retry_max_wait)). A plain C(http://) API URL is refused unless its host is loopback. When the
     C(RateLimit-Remaining) header runs low, requests are slowed down before the limit is reached.
 """
 

@@ -17,6 +17,8 @@ description:
     nothing.
   - Meant for C(until) of tasks whose module is desired state. There a repeat re-reads the app and
     attaches to what a lost attempt started instead of starting it twice.
+  - The heroku_* modules now retry these failures themselves (options C(retries) and C(retry_max_wait)),
+    and start jobs once through the HTTP core, so such a loop only adds time on top of theirs.
 options:
   _input:
     description: A registered module result.

@@ -3,9 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one HTTP core shared by every platform client of this collection (private).
 
-It owns a keep-alive ``requests.Session``, timeouts, retries with jittered backoff,
-``429``/``Retry-After`` handling, a proactive slow-down when the remaining-requests
-header runs low, pagination hooks, a wait helper and typed errors.
+It owns a keep-alive ``requests.Session``, timeouts, the one retry policy of the collection
+(:class:`RetryPolicy`: what is retried, how often, how long), ``429``/``Retry-After``
+handling, a proactive slow-down when the remaining-requests header runs low, pagination
+hooks, a wait helper, :func:`create_or_attach` for jobs whose start must not be repeated,
+and typed errors.
 
 Two promises the rest of the collection relies on:
 
@@ -18,6 +20,7 @@ Two promises the rest of the collection relies on:
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import os
 import random as _random
 import time as _time
@@ -125,6 +128,14 @@ class ApiConnectionError(ApiError):
     """The server could not be reached or did not answer in time."""
 
 
+class UnexpectedResponse(ApiError):
+    """A 2xx answer that is not what the API speaks (e.g. an HTML page from a proxy instead of JSON)."""
+
+
+class InsecureUrl(ApiError):
+    """An ``http://`` API URL for a host that is not loopback: the token would cross the network in clear."""
+
+
 class WaitTimeout(ApiError):
     """A wait gave up; ``last_state`` is the last value the fetch function returned."""
 
@@ -173,11 +184,22 @@ def _str_or_none(value: t.Any) -> str | None:
 
 @dataclass
 class RetryPolicy:
-    """How many times and how long to wait; ``sleep``/``random`` are injectable for tests."""
+    """The one place that decides what is retried, how often and how long to wait.
+
+    A failure is retried when repeating it is harmless: 429 always (the server did not
+    process the request), 5xx and connection errors only for repeatable requests (see
+    :meth:`ApiClient.request`; a POST only when declared idempotent or through
+    :func:`create_or_attach`, which looks for what a lost request started before repeating
+    it). Retries go on while fewer than ``max_attempts`` attempts were made, or while less
+    than ``max_wait`` seconds were spent waiting between attempts, so that an API outage
+    shorter than ``max_wait`` is outlasted. ``sleep``/``random`` are injectable for tests.
+    """
 
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
+    # Keep retrying until this many seconds were spent waiting, even after max_attempts.
+    max_wait: float = 0.0
     # A Retry-After longer than this is not waited for: the caller gets RateLimited at once.
     max_retry_after: float = 120.0
     # Slow down before the limit: below this many remaining requests, pause between calls.
@@ -185,6 +207,11 @@ class RetryPolicy:
     low_remaining_delay: float = 1.0
     sleep: t.Callable[[float], None] = field(default=_time.sleep, repr=False)
     random: t.Callable[[], float] = field(default=_random.random, repr=False)
+
+    @classmethod
+    def from_options(cls, retries: int, retry_max_wait: float, **kwargs: t.Any) -> RetryPolicy:
+        """The policy of the module options ``retries`` (repeats after the first attempt) and ``retry_max_wait``."""
+        return cls(max_attempts=max(0, retries) + 1, max_wait=max(0.0, retry_max_wait), **kwargs)
 
     def backoff(self, attempt: int) -> float:
         """Jittered exponential backoff for retry ``attempt`` (1-based), capped at max_delay.
@@ -194,6 +221,35 @@ class RetryPolicy:
         """
         step = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return step / 2 + self.random() * step / 2
+
+    @staticmethod
+    def retryable(error: ApiError, repeatable: bool) -> bool:
+        """Whether a repeat can get past ``error`` without doing the request's work twice."""
+        if isinstance(error, RateLimited):
+            return True
+        return repeatable and isinstance(error, (ServerError, ApiConnectionError))
+
+    def next_delay(self, error: ApiError, *, attempt: int, waited: float, repeatable: bool) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None when ``error`` must be raised now.
+
+        ``waited`` is the time already spent waiting for this request.
+        """
+        if not self.retryable(error, repeatable):
+            return None
+        in_window = waited < self.max_wait
+        if attempt >= self.max_attempts and not in_window:
+            return None
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after:
+                return None
+            delay = error.retry_after
+        else:
+            delay = self.backoff(attempt)
+        if attempt >= self.max_attempts:
+            # Only the outage window keeps us going: do not overshoot it by much, and never
+            # hammer the API (a Retry-After of 0 would otherwise never use the window up).
+            delay = max(self.base_delay, min(delay, self.max_wait - waited))
+        return delay
 
 
 @dataclass
@@ -272,10 +328,13 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         session: t.Any = None,
         error_parser: t.Callable[[t.Any], tuple[str | None, str | None]] = parse_error_body,
+        expect_json: bool = True,
     ) -> None:
         if not HAS_REQUESTS:  # pragma: no cover
             raise ApiConnectionError(f"the Python library requests is required: {REQUESTS_IMPORT_ERROR}")
+        require_secure_url(base_url)
         self.base_url = base_url.rstrip("/") + "/"
+        self.expect_json = expect_json
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry or RetryPolicy()
         self.error_parser = error_parser
@@ -370,18 +429,24 @@ class ApiClient:
         params: t.Mapping[str, t.Any] | None = None,
         headers: t.Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
+        expect_json: bool | None = None,
+        retry: RetryPolicy | None = None,
     ) -> ApiResponse:
         """Send one request, retrying as the policy allows; raise a typed :class:`ApiError`.
 
         ``idempotent`` declares whether repeating the request is harmless; by default it is
         true for GET/HEAD/OPTIONS/PUT/DELETE only. 429 is retried for every method because
-        the server did not process the request.
+        the server did not process the request. ``expect_json`` (default: the client's)
+        makes a 2xx body that is not JSON an :class:`UnexpectedResponse`. ``retry`` replaces
+        the client's policy for this request (e.g. a longer outage window for one call).
         """
+        policy = retry or self.retry
         method = method.upper()
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self._url(path)
         shown_path = urlsplit(url).path  # never the query string: signed URLs carry tokens there
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             self._slow_down_if_needed()
@@ -391,25 +456,25 @@ class ApiClient:
                     proxies=self._proxies_for(url),
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                error = ApiConnectionError(
+                error: ApiError = ApiConnectionError(
                     self._scrub(f"connection failed: {type(exc).__name__}"), method=method, path=shown_path,
                 )
-                if repeatable and attempt < self.retry.max_attempts:
-                    self.retry.sleep(self.retry.backoff(attempt))
-                    continue
-                self._remember(method, shown_path, None, None, attempt)
-                raise error from None
-            self._note_rate_limit(raw.headers)
-            request_id = _request_id(raw.headers)
-            if raw.status_code < 400:
-                self._remember(method, shown_path, raw.status_code, request_id, attempt)
-                return ApiResponse(raw.status_code, raw.headers, _decode(raw), request_id)
-            error = self._error_from(raw, method, shown_path, request_id)
-            delay = self._retry_delay(error, repeatable, attempt)
+                status, request_id = None, None
+            else:
+                self._note_rate_limit(raw.headers)
+                status, request_id = raw.status_code, _request_id(raw.headers)
+                if raw.status_code < 400:
+                    self._remember(method, shown_path, status, request_id, attempt)
+                    wants_json = self.expect_json if expect_json is None else expect_json
+                    data = self._success_body(raw, method, shown_path, request_id, wants_json)
+                    return ApiResponse(raw.status_code, raw.headers, data, request_id)
+                error = self._error_from(raw, method, shown_path, request_id)
+            delay = policy.next_delay(error, attempt=attempt, waited=waited, repeatable=repeatable)
             if delay is None:
-                self._remember(method, shown_path, raw.status_code, request_id, attempt)
+                self._remember(method, shown_path, status, request_id, attempt)
                 raise error
-            self.retry.sleep(delay)
+            policy.sleep(delay)
+            waited += delay
 
     def stream_lines(self, url: str, *, read_timeout: float, send_auth: bool = False) -> t.Iterator[str]:
         """Yield decoded lines of a streaming GET (e.g. a log session URL).
@@ -444,8 +509,24 @@ class ApiClient:
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
+            require_secure_url(path)
             return path
         return urljoin(self.base_url, path.lstrip("/"))
+
+    def _success_body(self, raw: t.Any, method: str, path: str, request_id: str | None, wants_json: bool) -> t.Any:
+        if not raw.content:
+            return None
+        try:
+            return raw.json()
+        except ValueError:
+            if not wants_json:
+                return raw.text
+        content_type = raw.headers.get("Content-Type") or "no content type"
+        raise UnexpectedResponse(
+            self._scrub(f"the answer is not JSON (content type {content_type}, {len(raw.content)} bytes);"
+                        " is the API URL right, or is a proxy answering instead of the API?"),
+            status=raw.status_code, request_id=request_id, method=method, path=path,
+        )
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -469,20 +550,6 @@ class ApiClient:
         if cls is RateLimited:
             kwargs["retry_after"] = _retry_after_seconds(raw.headers.get("Retry-After"))
         return cls(self._scrub(message), **kwargs)
-
-    def _retry_delay(self, error: ApiError, repeatable: bool, attempt: int) -> float | None:
-        """Seconds to wait before retrying, or None when the error must be raised now."""
-        if attempt >= self.retry.max_attempts:
-            return None
-        if isinstance(error, RateLimited):
-            if error.retry_after is None:
-                return self.retry.backoff(attempt)
-            if error.retry_after > self.retry.max_retry_after:
-                return None
-            return error.retry_after
-        if isinstance(error, ServerError) and repeatable:
-            return self.retry.backoff(attempt)
-        return None
 
     def _note_rate_limit(self, headers: t.Mapping[str, str]) -> None:
         for name in REMAINING_HEADERS:
@@ -518,6 +585,35 @@ def _split_lines(stream: t.Any) -> t.Iterator[str]:
             yield line.rstrip(b"\r").decode("utf-8", errors="replace")
     if pending:
         yield pending.decode("utf-8", errors="replace")
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine."""
+    if not host:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(url: str) -> None:
+    """Refuse ``http://`` for any host but loopback: the token would travel in clear text."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return
+    if parts.scheme.lower() == "http" and is_loopback_host(parts.hostname):
+        return
+    shown = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    raise InsecureUrl(
+        f"refusing the API URL {shown}: use https:// (plain http:// is allowed only for loopback hosts,"
+        " 127.0.0.0/8, ::1 and localhost)",
+    )
 
 
 def _request_id(headers: t.Mapping[str, str]) -> str | None:
@@ -577,3 +673,85 @@ def wait_for(
         if remaining <= 0:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}", last_state=state)
         sleep(min(interval, remaining))
+
+
+# --------------------------------------------------------------------------- starting jobs
+
+Job = t.TypeVar("Job")
+
+FOUND = "found"
+CREATED = "created"
+RECOVERED = "recovered"
+
+
+@dataclass
+class StartedJob(t.Generic[Job]):
+    """The job a :func:`create_or_attach` call ends with, and how it got it.
+
+    ``how`` is ``found`` (already in flight before anything was sent: another run's job),
+    ``created`` (the create was answered) or ``recovered`` (the create's answer was lost and
+    the job it started was found afterwards).
+    """
+
+    job: Job
+    how: str
+
+    @property
+    def started_here(self) -> bool:
+        """Whether this call started the job (``changed`` for a module)."""
+        return self.how != FOUND
+
+    @property
+    def attached(self) -> bool:
+        """Whether the job came from a lookup rather than from the create's answer."""
+        return self.how != CREATED
+
+
+def lost_answer(error: ApiError) -> bool:
+    """Whether the server may have acted on a request whose answer did not arrive.
+
+    A broken connection, a timeout or a 5xx can each happen after the server received the
+    request and started the work; a 4xx (429 included) is an answer that says it did not.
+    """
+    return isinstance(error, (ApiConnectionError, ServerError))
+
+
+def create_or_attach(
+    find_running: t.Callable[[], Job | None],
+    create: t.Callable[[], Job],
+    *,
+    retry: RetryPolicy,
+    find_started: t.Callable[[], Job | None] | None = None,
+) -> StartedJob[Job]:
+    """Start a job once, even when the answer to the request that starts it is lost.
+
+    ``find_running`` returns a job already in flight (or None); it is asked first and, when
+    it finds one, that job is returned and nothing is created. Otherwise ``create`` sends
+    the request that starts a job; it must not retry on its own (a plain POST does not).
+    When its answer is lost (see :func:`lost_answer`), the job may have started anyway:
+    after the policy's backoff ``find_started`` (default ``find_running``) looks for it, and
+    only when it finds none is ``create`` sent again. ``find_started`` should also find a
+    job that already finished, since a short job can end before the lookup. The number of
+    attempts and the time spent are those of ``retry`` (:meth:`RetryPolicy.next_delay`).
+    """
+    running = find_running()
+    if running is not None:
+        return StartedJob(running, FOUND)
+    look_again = find_started or find_running
+    attempt = 0
+    waited = 0.0
+    while True:
+        attempt += 1
+        try:
+            return StartedJob(create(), CREATED)
+        except ApiError as error:
+            if not lost_answer(error):
+                raise
+            delay = retry.next_delay(error, attempt=attempt, waited=waited, repeatable=True)
+            if delay is None:
+                raise
+        retry.sleep(delay)
+        waited += delay
+        started = look_again()
+        if started is not None:
+            return StartedJob(started, RECOVERED)

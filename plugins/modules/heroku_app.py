@@ -26,6 +26,8 @@ options:
     type: bool
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry.MAINTENANCE
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -63,7 +65,10 @@ app:
     web_url: https://micmap-api.herokuapp.com/
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import (
+    MAINTENANCE_RETRY_MAX_WAIT,
+    HerokuModule,
+)
 
 
 def ensure_maintenance(hm: HerokuModule, app: dict) -> tuple[bool, dict]:
@@ -71,10 +76,11 @@ def ensure_maintenance(hm: HerokuModule, app: dict) -> tuple[bool, dict]:
     wanted = hm.params["maintenance"]
     if wanted is None or bool(app.get("maintenance")) == wanted:
         return False, app
-    hm.doing(f"turning maintenance {'on' if wanted else 'off'}")
-    if hm.check_mode:
-        return True, dict(app, maintenance=wanted)
-    return True, hm.client.update_app(hm.app, {"maintenance": wanted})
+    return True, hm.write(
+        f"turning maintenance {'on' if wanted else 'off'}",
+        lambda: hm.client.update_app(hm.app, {"maintenance": wanted}),
+        predicted=dict(app, maintenance=wanted),
+    )
 
 
 def run(hm: HerokuModule) -> None:
@@ -93,6 +99,7 @@ def main() -> None:
     hm = HerokuModule(dict(
         app=dict(type="str", required=True, aliases=["name"]),
         maintenance=dict(type="bool"),
+        retry_max_wait=dict(type="float", default=MAINTENANCE_RETRY_MAX_WAIT),
     ))
     hm.run(run)
 

@@ -37,6 +37,8 @@ options:
     default: 16
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry.MAINTENANCE
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -90,103 +92,90 @@ elapsed:
 import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
-    ACCEPT,
-    HEROKU_ARGUMENT_SPEC,
-    normalize_api_url,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import HerokuClient, client_from_params
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import (
+    MAINTENANCE_RETRY_MAX_WAIT,
+    HerokuModule,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    ApiClient,
-    ApiError,
-)
+from ansible_collections.appops.runbooks.plugins.module_utils._http import HAS_REQUESTS, ApiError
+from ansible_collections.appops.runbooks.plugins.module_utils._module import retry_policy
 
 if HAS_REQUESTS:
     import requests
     from requests.adapters import HTTPAdapter
 
 
-def pooled_client(params: t.Mapping[str, t.Any], pool_size: int) -> ApiClient:
+class FleetModule(HerokuModule):
+    subject_label = "Heroku apps"
+
+
+def pooled_client(params: t.Mapping[str, t.Any]) -> HerokuClient:
     """One client and one session whose pool has a connection per worker thread.
 
     The default pool keeps 10 connections; more threads than that would open and drop
     connections on every request, which costs a TCP handshake each time.
     """
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=workers_for(params))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    return ApiClient(
-        normalize_api_url(params["api_url"]),
-        headers={"Authorization": f"Bearer {params['api_key']}", "Accept": ACCEPT},
-        secrets=[params["api_key"]],
-        read_timeout=params["timeout"],
-        validate_certs=params["validate_certs"],
-        session=session,
-    )
+    return client_from_params(params, retry=retry_policy(params), session=session)
 
 
-def converge_app(client: ApiClient, app: str, wanted: bool | None, check_mode: bool) -> dict[str, t.Any]:
+def workers_for(params: t.Mapping[str, t.Any]) -> int:
+    return max(1, min(params["concurrency"], len(set(params["apps"])) or 1))
+
+
+def converge_app(fleet: FleetModule, app: str, wanted: bool | None) -> dict[str, t.Any]:
     """Read one app, change its maintenance only when it differs; never raises."""
-    path = f"/apps/{quote(app, safe='')}"
     try:
-        before = bool((client.get(path) or {}).get("maintenance"))
+        before = bool(fleet.client.app(app).get("maintenance"))
         if wanted is None or before == wanted:
             return {"changed": False, "before": before, "maintenance": before}
-        if not check_mode:
-            # Setting an absolute value: a retried PATCH changes nothing more.
-            after = client.patch(path, json_body={"maintenance": wanted}, idempotent=True) or {}
-            return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
-        return {"changed": True, "before": before, "maintenance": wanted}
+        after = fleet.write(f"setting maintenance of {app}",
+                            lambda: fleet.client.update_app(app, {"maintenance": wanted}) or {}, predicted={})
+        return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
     except ApiError as error:
         return {"changed": False, "error": f"Heroku app {app!r}: setting maintenance failed: {error}",
                 "api_error": error.to_dict()}
 
 
-def main() -> None:
-    spec = dict(HEROKU_ARGUMENT_SPEC)
-    spec.update(
-        apps=dict(type="list", elements="str", required=True),
-        maintenance=dict(type="bool"),
-        concurrency=dict(type="int", default=16),
-    )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-    apps = list(dict.fromkeys(module.params["apps"]))  # keep order, drop duplicates
-    workers = max(1, min(module.params["concurrency"], len(apps) or 1))
-    client = pooled_client(module.params, workers)
-    wanted = module.params["maintenance"]
+def run(fleet: FleetModule) -> None:
+    apps = list(dict.fromkeys(fleet.params["apps"]))  # keep order, drop duplicates
+    wanted = fleet.params["maintenance"]
     started = time.monotonic()
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda app: converge_app(client, app, wanted, module.check_mode), apps))
-    finally:
-        client.close()
+    with ThreadPoolExecutor(max_workers=workers_for(fleet.params)) as pool:
+        outcomes = list(pool.map(lambda app: converge_app(fleet, app, wanted), apps))
 
     results = dict(zip(apps, outcomes))
     changed_apps = [app for app, outcome in results.items() if outcome["changed"]]
     failed_apps = [app for app, outcome in results.items() if "error" in outcome]
     result: dict[str, t.Any] = dict(
-        changed=bool(changed_apps), apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
-        requests=sum(record.attempts for record in client.history),
+        apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
+        requests=sum(record.attempts for record in fleet.client.history),
         elapsed=round(time.monotonic() - started, 3),
     )
-    if module._diff:
-        result["diff"] = {
-            "before": {app: {"maintenance": results[app]["before"]} for app in changed_apps},
-            "after": {app: {"maintenance": results[app]["maintenance"]} for app in changed_apps},
-        }
     if failed_apps:
         first = results[failed_apps[0]]["error"]
-        module.fail_json(msg=f"{len(failed_apps)} of {len(apps)} Heroku apps failed ({', '.join(failed_apps[:10])}"
-                             f"{', ...' if len(failed_apps) > 10 else ''}); first error: {first}", **result)
-    module.exit_json(**result)
+        fleet.fail(f"{len(failed_apps)} of {len(apps)} Heroku apps failed ({', '.join(failed_apps[:10])}"
+                   f"{', ...' if len(failed_apps) > 10 else ''}); first error: {first}",
+                   changed=bool(changed_apps), **result)
+    fleet.exit(
+        bool(changed_apps),
+        before={app: {"maintenance": results[app]["before"]} for app in changed_apps},
+        after={app: {"maintenance": results[app]["maintenance"]} for app in changed_apps},
+        **result,
+    )
+
+
+def main() -> None:
+    FleetModule(dict(
+        apps=dict(type="list", elements="str", required=True),
+        maintenance=dict(type="bool"),
+        concurrency=dict(type="int", default=16),
+        retry_max_wait=dict(type="float", default=MAINTENANCE_RETRY_MAX_WAIT),
+    ), client_factory=pooled_client).run(run)
 
 
 if __name__ == "__main__":

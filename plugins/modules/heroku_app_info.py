@@ -28,6 +28,7 @@ options:
     default: []
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   # Before the builtin attributes: the first fragment to set an attribute wins.
   - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
@@ -76,8 +77,8 @@ rate_limit_remaining:
   type: int
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import current_release
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import current_release
 
 
 def run(hm: HerokuModule) -> None:

@@ -45,6 +45,7 @@ options:
     elements: str
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -88,11 +89,9 @@ attached:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import WAIT_ARGUMENT_SPEC, HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
-    current_release,
-    wait_for_release,
-)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import current_release, wait_for_release
 from ansible_collections.appops.runbooks.plugins.module_utils._http import wait_for
 
 
@@ -156,6 +155,12 @@ def settle(hm: HerokuModule, build: dict[str, t.Any]) -> tuple[dict, dict | None
     return build, release
 
 
+def started_since(hm: HerokuModule, known_ids: set[str]) -> dict[str, t.Any] | None:
+    """A build of this source that is not in ``known_ids``: what a create whose answer was lost started."""
+    hm.doing("looking for the build a request whose answer was lost may have started")
+    return next((b for b in hm.client.builds(hm.app) if b.get("id") not in known_ids and same_source(hm, b)), None)
+
+
 def run(hm: HerokuModule) -> None:
     hm.doing("listing releases")
     current = current_release(hm.client.releases(hm.app, limit=20))
@@ -163,21 +168,26 @@ def run(hm: HerokuModule) -> None:
     builds = hm.client.builds(hm.app)
     deployed = next((b for b in builds if current and built_release(b, current)), None)
 
-    running = [b for b in builds if b.get("status") == "pending" and same_source(hm, b)]
-    if running:
-        build, release = settle(hm, running[0])
-        hm.exit(False, before=source_view(deployed), after=source_view(build),
-                build=build, release=release, attached=True)
-    if deployed and deployed.get("status") == "succeeded" and same_source(hm, deployed):
+    running = next((b for b in builds if b.get("status") == "pending" and same_source(hm, b)), None)
+    if running is None and deployed and deployed.get("status") == "succeeded" and same_source(hm, deployed):
         hm.exit(False, before=source_view(deployed), after=source_view(deployed),
                 build=deployed, release=current, attached=False)
 
     body = request_body(hm)
     after = {"checksum": body["source_blob"].get("checksum"), "version": body["source_blob"].get("version")}
-    if hm.check_mode:
+    known_ids = {b.get("id") for b in builds}
+    started = hm.start(
+        "starting a build",
+        find_running=lambda: running,
+        create=lambda: hm.client.create_build(hm.app, body),
+        find_started=lambda: started_since(hm, known_ids),
+    )
+    if started is None:
         hm.exit(True, before=source_view(deployed), after=after, attached=False)
-    hm.doing("starting a build")
-    build, release = settle(hm, hm.client.create_build(hm.app, body))
+    build, release = settle(hm, started.job)
+    if not started.started_here:
+        hm.exit(False, before=source_view(deployed), after=source_view(build),
+                build=build, release=release, attached=True)
     hm.exit(True, before=source_view(deployed), after=after, build=build, release=release, attached=False)
 
 

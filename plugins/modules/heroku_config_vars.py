@@ -41,6 +41,7 @@ options:
     default: false
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -89,9 +90,7 @@ removed_keys:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
-
-MASK = "********"
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def desired_values(hm: HerokuModule) -> dict[str, str]:
@@ -115,9 +114,11 @@ def plan_changes(current: dict[str, str], wanted: dict[str, str], absent: list[s
     return changes
 
 
-def masked(config: t.Iterable[str], changed: t.Iterable[str] = ()) -> dict[str, str]:
-    changed = set(changed)
-    return {key: f"{MASK} (changed)" if key in changed else MASK for key in sorted(config)}
+def applied(current: dict[str, str], changes: dict[str, t.Any]) -> dict[str, str]:
+    """The config vars once ``changes`` (null removes a key) are applied."""
+    after = {key: value for key, value in current.items() if changes.get(key, value) is not None}
+    after.update({key: value for key, value in changes.items() if value is not None})
+    return after
 
 
 def run(hm: HerokuModule) -> None:
@@ -125,19 +126,18 @@ def run(hm: HerokuModule) -> None:
     hm.doing("reading config vars")
     current = hm.client.config_vars(hm.app)
     changes = plan_changes(current, wanted, hm.params["absent_keys"], hm.params["purge"])
-    changed_keys = sorted(key for key, value in changes.items() if value is not None)
-    removed_keys = sorted(key for key, value in changes.items() if value is None)
-    after_keys = (set(current) | set(changed_keys)) - set(removed_keys)
-    if changes and not hm.check_mode:
-        hm.doing(f"updating config vars ({', '.join(sorted(changes))})")
-        after_keys = set(hm.client.update_config_vars(hm.app, changes))
+    after = applied(current, changes)
+    if changes:
+        after = hm.write(f"updating config vars ({', '.join(sorted(changes))})",
+                         lambda: hm.client.update_config_vars(hm.app, changes), predicted=after)
     hm.exit(
         bool(changes),
-        before=masked(current),
-        after=masked(after_keys, changed_keys),
-        keys=sorted(after_keys),
-        changed_keys=changed_keys,
-        removed_keys=removed_keys,
+        before=current,
+        after=after,
+        mask_values=True,  # config values are secrets more often than not: the diff shows keys only
+        keys=sorted(after),
+        changed_keys=sorted(key for key, value in changes.items() if value is not None),
+        removed_keys=sorted(key for key, value in changes.items() if value is None),
     )
 
 

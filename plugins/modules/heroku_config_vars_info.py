@@ -28,6 +28,7 @@ options:
     default: []
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   # Before the builtin attributes: the first fragment to set an attribute wins.
   - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
@@ -61,7 +62,7 @@ values:
   sample: {REDIS_URL: "redis://h:secret@example.invalid:6379"}
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def run(hm: HerokuModule) -> None:

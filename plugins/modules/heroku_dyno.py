@@ -61,6 +61,7 @@ options:
     type: int
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -139,22 +140,17 @@ dynos:
   elements: dict
 """
 
+import dataclasses
 import re
 import time
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import (
     EXIT_STATUS_MARKER,
     WAIT_ARGUMENT_SPEC,
-    HerokuModule,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._http import (
-    ApiConnectionError,
-    ApiError,
-    RateLimited,
-    ServerError,
-    WaitTimeout,
-)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiConnectionError, ApiError, WaitTimeout
 
 # "2025-11-03T10:00:00.123456+00:00 app[run.1234]: message"
 LOG_LINE = re.compile(r"^\S+\s+(?P<source>[\w-]+)\[(?P<process>[^\]]+)\]:\s?(?P<message>.*)$")
@@ -162,7 +158,6 @@ EXIT_STATUS = re.compile("\uFFFF?\\s*heroku-command-exit-status:\\s*(\\d+)")
 PROCESS_EXITED = re.compile(r"^Process exited with status (\d+)")
 # States of a one-off dyno that has not finished yet.
 RUNNING_STATES = ("starting", "up")
-TRANSIENT_ERRORS = (RateLimited, ServerError, ApiConnectionError)
 
 
 def wrapped(command: str) -> str:
@@ -240,19 +235,14 @@ def in_flight_dyno(hm: HerokuModule, command: str) -> dict[str, t.Any] | None:
 
 
 def open_log_session(hm: HerokuModule, dyno_name: str, deadline: float) -> dict[str, t.Any]:
-    """The dyno's log session, asked for again after transient errors until the deadline.
+    """The dyno's log session, asked for through rate limits and server errors until the deadline.
 
-    The client's own retries may run out during a burst of 429s or 5xx answers; giving up then
-    would fail a command that is running, and a re-run would start it once more.
+    The module's retry options alone may run out during a burst of 429s or 5xx answers; giving up
+    then would fail a command that is running, and a re-run would start it once more. So the
+    outage window of this one request is the time left to wait for the command.
     """
-    while True:
-        try:
-            return hm.client.create_log_session(hm.app, dyno_name)
-        except TRANSIENT_ERRORS:
-            pause = min(2.0, deadline - time.monotonic())
-            if pause <= 0:
-                raise
-            time.sleep(pause)
+    retry = dataclasses.replace(hm.retry, max_wait=max(0.0, deadline - time.monotonic()))
+    return hm.client.create_log_session(hm.app, dyno_name, retry=retry)
 
 
 def run_command(hm: HerokuModule) -> None:
@@ -264,25 +254,26 @@ def run_command(hm: HerokuModule) -> None:
         if p[key] is not None:
             body[key] = p[key]
     hm.doing("looking for a one-off dyno already running the command")
-    dyno = in_flight_dyno(hm, body["command"])
-    attached = dyno is not None
-    if hm.check_mode:
-        hm.exit(not attached, command=p["command"], attached=attached)
-    if dyno is None:
-        hm.doing(f"starting a one-off dyno for {p['command']!r}")
-        dyno = hm.client.create_dyno(hm.app, body)
+    started = hm.start(
+        f"starting a one-off dyno for {p['command']!r}",
+        find_running=lambda: in_flight_dyno(hm, body["command"]),
+        create=lambda: hm.client.create_dyno(hm.app, body),
+    )
+    if started is None or hm.check_mode:
+        hm.exit(started is None, command=p["command"], attached=started is not None)
+    dyno = started.job
     # A dyno is running from here on: every failure returns it, so a retry does not start another.
-    started = dict(changed=not attached, dyno=dyno, attached=attached, command=p["command"])
+    result = dict(changed=started.started_here, dyno=dyno, attached=not started.started_here, command=p["command"])
     if not p["wait"]:
-        hm.exit(**started)
+        hm.exit(**result)
     deadline = time.monotonic() + p["wait_timeout"]
     try:
         hm.doing(f"reading the output of {dyno['name']}")
         session = open_log_session(hm, dyno["name"], deadline)
         lines, rc = read_output(hm, session["logplex_url"], dyno["name"], deadline)
     except ApiError as error:
-        hm.fail_api(error, **started)
-    result = dict(started, rc=rc, stdout="\n".join(lines), stdout_lines=lines)
+        hm.fail_api(error, **result)
+    result.update(rc=rc, stdout="\n".join(lines), stdout_lines=lines)
     if rc is None:
         if time.monotonic() > deadline:
             hm.fail_api(WaitTimeout(f"timed out after {p['wait_timeout']:g}s waiting for {dyno['name']}"), **result)
@@ -302,9 +293,13 @@ def restart(hm: HerokuModule) -> None:
         if p["type"] not in known:
             hm.fail(f"Heroku app {hm.app!r} has no process type {p['type']!r}")
     target = p["dyno"] or (f"{p['type']} dynos" if p["type"] else "all dynos")
-    if hm.check_mode:
-        hm.exit(True, restarted=target)
-    hm.doing(f"restarting {target}")
+    dynos = hm.write(f"restarting {target}", lambda: restarted(hm), predicted=None)
+    hm.exit(True, restarted=target, **({} if dynos is None else {"dynos": dynos}))
+
+
+def restarted(hm: HerokuModule) -> list[dict[str, t.Any]]:
+    """Restart what the options name; the dynos afterwards."""
+    p = hm.params
     if p["dyno"]:
         hm.client.restart_dyno(hm.app, p["dyno"])
     elif p["type"]:
@@ -312,7 +307,7 @@ def restart(hm: HerokuModule) -> None:
     else:
         hm.client.restart_all_dynos(hm.app)
     hm.doing("listing dynos")
-    hm.exit(True, restarted=target, dynos=hm.client.dynos(hm.app))
+    return hm.client.dynos(hm.app)
 
 
 def run(hm: HerokuModule) -> None:

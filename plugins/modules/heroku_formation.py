@@ -41,6 +41,7 @@ options:
         type: str
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
@@ -97,7 +98,8 @@ updates:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule, formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def plan_updates(current: dict[str, dict], wanted: list[dict]) -> list[dict[str, t.Any]]:
@@ -147,10 +149,10 @@ def run(hm: HerokuModule) -> None:
     validate(hm, current)
     updates = plan_updates(current, hm.params["formation"])
     after = predicted(current, updates)
-    if updates and not hm.check_mode:
-        hm.doing(f"scaling {', '.join(u['type'] for u in updates)}")
-        for entry in hm.client.update_formation(hm.app, updates):
-            after[entry["type"]] = formation_entry(entry)
+    if updates:
+        answer = hm.write(f"scaling {', '.join(u['type'] for u in updates)}",
+                          lambda: hm.client.update_formation(hm.app, updates), predicted=[])
+        after.update({entry["type"]: formation_entry(entry) for entry in answer})
     hm.exit(
         bool(updates), before=diff_view(current), after=diff_view(after),
         formation=[after[name] for name in sorted(after)], updates=updates,

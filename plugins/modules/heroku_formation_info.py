@@ -19,6 +19,7 @@ options:
     required: true
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   # Before the builtin attributes: the first fragment to set an attribute wins.
   - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
@@ -55,7 +56,8 @@ dynos:
   sample: [{name: web.1, type: web, state: up, size: Basic}]
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule, formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import formation_entry
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def run(hm: HerokuModule) -> None:

@@ -67,6 +67,7 @@ options:
     default: UTC
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.heroku.WRITE_MODULE
@@ -128,9 +129,7 @@ attached:
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
-    WAIT_ARGUMENT_SPEC,
-    HerokuModule,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.backups import (
     backup_number,
     describe_transfer,
     transfer_in_flight,
@@ -138,7 +137,8 @@ from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
     transfer_status,
     wait_for_transfer,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiConnectionError, ServerError
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def newest_first(transfers: t.Iterable[dict]) -> list[dict]:
@@ -166,44 +166,44 @@ def settle(hm: HerokuModule, transfer: dict) -> dict:
     return transfer
 
 
-def start_capture(hm: HerokuModule, addon: dict, known_num: int) -> dict:
-    """POST the capture. When its answer is lost (5xx, broken connection) the backup may have started
-    anyway: look for a backup newer than ``known_num`` before trying again, so none is taken twice."""
-    retry = hm.client.data.retry
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return hm.client.capture_backup(addon["id"])
-        except (ServerError, ApiConnectionError):
-            if attempt >= retry.max_attempts:
-                raise
-        retry.sleep(retry.backoff(attempt))
-        hm.doing("looking for the backup a failed capture request may have started")
-        started = [tr for tr in of_kind(hm.client.transfers(hm.app), "backup") if (tr.get("num") or 0) > known_num]
-        if started:
-            return started[-1]
-        hm.doing(f"capturing a backup of {hm.params['database']}")
+def newest_num(transfers: list[dict]) -> int:
+    return max((tr.get("num") or 0 for tr in transfers), default=0)
+
+
+def started_since(hm: HerokuModule, kind: str, known_num: int, of_backup: dict | None = None) -> dict | None:
+    """The newest transfer of ``kind`` numbered above ``known_num`` (running or finished): what a
+    request whose answer was lost started. A restore must also come from ``of_backup``."""
+    hm.doing(f"looking for the {kind} a request whose answer was lost may have started")
+    for transfer in of_kind(hm.client.transfers(hm.app), kind):
+        if (transfer.get("num") or 0) <= known_num:
+            break
+        if of_backup is None or restored_from(transfer, of_backup):
+            return transfer
+    return None
 
 
 def capture(hm: HerokuModule, addon: dict) -> None:
     hm.doing("listing transfers")
     transfers = hm.client.transfers(hm.app)
-    known_num = max((tr.get("num") or 0 for tr in transfers), default=0)
-    running = [tr for tr in of_kind(transfers, "backup") if transfer_in_flight(tr)]
-    if running:
-        backup = settle(hm, running[0])
-        hm.exit(False, backup=describe_transfer(backup), attached=True)
+    backups = of_kind(transfers, "backup")
+    running = next((tr for tr in backups if transfer_in_flight(tr)), None)
     after = hm.params["after"]
-    taken = [tr for tr in of_kind(transfers, "backup") if after is not None and (tr.get("num") or 0) > after
+    taken = [tr for tr in backups if after is not None and (tr.get("num") or 0) > after
              and transfer_status(tr) == "succeeded"]
-    if taken:
+    if running is None and taken:
         hm.exit(False, backup=describe_transfer(taken[-1]), attached=True)
-    if hm.check_mode:
+    known_num = newest_num(transfers)
+    started = hm.start(
+        f"capturing a backup of {hm.params['database']}",
+        find_running=lambda: running,
+        create=lambda: hm.client.capture_backup(addon["id"]),
+        find_started=lambda: started_since(hm, "backup", known_num),
+    )
+    if started is None:
         hm.exit(True, before=None, after={"backup": "new"}, attached=False)
-    hm.doing(f"capturing a backup of {hm.params['database']}")
-    backup = settle(hm, start_capture(hm, addon, known_num))
-    described = describe_transfer(backup)
+    described = describe_transfer(settle(hm, started.job))
+    if not started.started_here:
+        hm.exit(False, backup=described, attached=True)
     hm.exit(True, before=None, after={"backup": described["name"]}, backup=described, attached=False)
 
 
@@ -239,26 +239,6 @@ def last_restored_backup(last_restore: dict | None, backups: list[dict]) -> str 
     return describe_transfer(source)["name"] if source else last_restore.get("from_name")
 
 
-def start_restore(hm: HerokuModule, addon: dict, backup: dict, known_num: int) -> dict:
-    """POST the restore; after a lost answer, attach to the restore it may have started (see start_capture)."""
-    retry = hm.client.data.retry
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return hm.client.restore_backup(addon["id"], backup["to_url"])
-        except (ServerError, ApiConnectionError):
-            if attempt >= retry.max_attempts:
-                raise
-        retry.sleep(retry.backoff(attempt))
-        hm.doing("looking for the restore a failed restore request may have started")
-        started = [tr for tr in of_kind(hm.client.transfers(hm.app), "restore")
-                   if (tr.get("num") or 0) > known_num and restored_from(tr, backup)]
-        if started:
-            return started[-1]
-        hm.doing(f"restoring {describe_transfer(backup)['name']} into {hm.params['database']}")
-
-
 def restore(hm: HerokuModule, addon: dict) -> None:
     if hm.params["confirm"] != hm.app:
         hm.fail(f"restoring overwrites the database of {hm.app!r}: set confirm to {hm.app!r} to go on")
@@ -266,28 +246,31 @@ def restore(hm: HerokuModule, addon: dict) -> None:
         hm.fail("state=restored needs backup (a name like b003, or latest)")
     hm.doing("listing transfers")
     transfers = hm.client.transfers(hm.app)
-    backup = pick_backup(hm, of_kind(transfers, "backup"))
+    backups = of_kind(transfers, "backup")
+    backup = pick_backup(hm, backups)
     name = describe_transfer(backup)["name"]
     restores = of_kind(transfers, "restore")
-    running = [r for r in restores if transfer_in_flight(r)]
-    if running and restored_from(running[0], backup):
-        done = settle(hm, running[0])
-        hm.exit(False, backup=describe_transfer(backup), restore=describe_transfer(done), attached=True)
-    if running:
-        hm.fail(f"Heroku app {hm.app!r}: another restore ({describe_transfer(running[0])['name']}) is running")
+    running = next((r for r in restores if transfer_in_flight(r)), None)
+    if running is not None and not restored_from(running, backup):
+        hm.fail(f"Heroku app {hm.app!r}: another restore ({describe_transfer(running)['name']}) is running")
+    before = {"restored_from": last_restored_backup(restores[0] if restores else None, backups)}
     after = hm.params["after"]
     last = next((r for r in restores if after is None or (r.get("num") or 0) > after), None)
-    before = {"restored_from": last_restored_backup(restores[0] if restores else None, of_kind(transfers, "backup"))}
-    if last and transfer_status(last) == "succeeded" and restored_from(last, backup):
+    if running is None and last and transfer_status(last) == "succeeded" and restored_from(last, backup):
         hm.exit(False, before=before, after=before, backup=describe_transfer(backup),
                 restore=describe_transfer(last), attached=False)
-    if hm.check_mode:
+    known_num = newest_num(transfers)
+    started = hm.start(
+        f"restoring {name} into {hm.params['database']}",
+        find_running=lambda: running,
+        create=lambda: hm.client.restore_backup(addon["id"], backup["to_url"]),
+        find_started=lambda: started_since(hm, "restore", known_num, of_backup=backup),
+    )
+    if started is None:
         hm.exit(True, before=before, after={"restored_from": name}, backup=describe_transfer(backup), attached=False)
-    hm.doing(f"restoring {name} into {hm.params['database']}")
-    started = start_restore(hm, addon, backup, max((tr.get("num") or 0 for tr in transfers), default=0))
-    finished = settle(hm, hm.client.transfer(hm.app, started["uuid"]))
-    hm.exit(True, before=before, after={"restored_from": name}, backup=describe_transfer(backup),
-            restore=describe_transfer(finished), attached=False)
+    finished = settle(hm, hm.client.transfer(hm.app, started.job["uuid"]))
+    hm.exit(started.started_here, before=before, after={"restored_from": name}, backup=describe_transfer(backup),
+            restore=describe_transfer(finished), attached=not started.started_here)
 
 
 def schedule_view(schedule: dict | None) -> dict | None:
@@ -314,21 +297,24 @@ def ensure_schedule(hm: HerokuModule, addon: dict) -> None:
     wanted = {"name": f"{hm.params['database']}_URL", "hour": hour, "timezone": timezone}
     if current and current["hour"] == hour and current["timezone"] == timezone:
         hm.exit(False, before=current, after=current, schedule=current)
-    if hm.check_mode:
-        hm.exit(True, before=current, after=wanted, schedule=wanted)
-    hm.doing(f"scheduling daily backups at {hour:02d}:00 {timezone}")
-    hm.client.schedule(addon["id"], hour, timezone, wanted["name"])
-    after = schedule_view(find_schedule(hm, addon)) or wanted
+    after = hm.write(
+        f"scheduling daily backups at {hour:02d}:00 {timezone}",
+        lambda: scheduled_now(hm, addon, hour, timezone, wanted["name"]) or wanted,
+        predicted=wanted,
+    )
     hm.exit(True, before=current, after=after, schedule=after)
+
+
+def scheduled_now(hm: HerokuModule, addon: dict, hour: int, timezone: str, name: str) -> dict | None:
+    hm.client.schedule(addon["id"], hour, timezone, name)
+    return schedule_view(find_schedule(hm, addon))
 
 
 def remove_schedule(hm: HerokuModule, addon: dict) -> None:
     current = find_schedule(hm, addon)
     if current is None:
         hm.exit(False, schedule=None)
-    if not hm.check_mode:
-        hm.doing("removing the backup schedule")
-        hm.client.unschedule(addon["id"], current["uuid"])
+    hm.write("removing the backup schedule", lambda: hm.client.unschedule(addon["id"], current["uuid"]), None)
     hm.exit(True, before=schedule_view(current), after=None, schedule=None)
 
 

@@ -35,6 +35,7 @@ options:
     default: false
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   # Before the builtin attributes: the first fragment to set an attribute wins.
   - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
@@ -94,14 +95,14 @@ url:
   type: str
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
-    HerokuModule,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.backups import (
     backup_number,
     describe_transfer,
     transfer_in_flight,
     transfer_kind,
     transfer_status,
 )
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 def run(hm: HerokuModule) -> None:

@@ -35,6 +35,7 @@ options:
     required: true
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   - appops.runbooks.heroku.WAIT
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
@@ -89,8 +90,9 @@ attached:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import WAIT_ARGUMENT_SPEC, HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import WAIT_ARGUMENT_SPEC
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import (
     PREVIOUS,
     current_release,
     parse_version,
@@ -169,20 +171,32 @@ def run(hm: HerokuModule) -> None:
     version = target["version"]
 
     newest = releases[0]
-    if newest.get("status") == "pending" and rollback_target_version(newest) == version:
-        finish(hm, False, settle(hm, newest), target, current, True)
-    if runs_version(current, version):
+    pending = newest if newest.get("status") == "pending" and rollback_target_version(newest) == version else None
+    if pending is None and runs_version(current, version):
         finish(hm, False, current, target, current, False)
-    if target.get("status") != "succeeded":
+    if pending is None and target.get("status") != "succeeded":
         hm.fail(f"Heroku app {hm.app!r}: cannot roll back to v{version}, its status is {target.get('status')}")
 
-    hm.doing(f"rolling back to v{version}")
-    if hm.check_mode:
+    started = hm.start(
+        f"rolling back to v{version}",
+        find_running=lambda: pending,
+        create=lambda: hm.client.rollback(hm.app, target["id"]),
+        find_started=lambda: rollback_since(hm, newest.get("version") or 0, version),
+    )
+    if started is None:
         predicted = {"version": newest["version"] + 1, "description": f"Rollback to v{version}",
                      "status": "pending", "slug": target.get("slug")}
         finish(hm, True, predicted, target, current, False)
-    created = hm.client.rollback(hm.app, target["id"])
-    finish(hm, True, settle(hm, created), target, current, False)
+    finish(hm, started.started_here, settle(hm, started.job), target, current, not started.started_here)
+
+
+def rollback_since(hm: HerokuModule, known_version: int, version: int) -> dict[str, t.Any] | None:
+    """A rollback to ``version`` newer than ``known_version``: what a request whose answer was lost created."""
+    hm.doing("looking for the rollback a request whose answer was lost may have created")
+    for release in hm.client.releases(hm.app, limit=10):
+        if (release.get("version") or 0) > known_version and rollback_target_version(release) == version:
+            return release
+    return None
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ options:
     default: 10
 extends_documentation_fragment:
   - appops.runbooks.heroku
+  - appops.runbooks.api_retry
   # Before the builtin attributes: the first fragment to set an attribute wins.
   - appops.runbooks.heroku.INFO_MODULE
   - ansible.builtin.action_common_attributes
@@ -68,8 +69,8 @@ release:
   type: dict
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import HerokuModule
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import (
     PREVIOUS,
     current_release,
     parse_version,

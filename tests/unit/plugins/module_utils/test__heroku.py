@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku import (
-    HEROKU_ARGUMENT_SPEC,
-    HerokuClient,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.backups import (
     backup_number,
     describe_transfer,
-    formation_entry,
-    normalize_api_url,
     transfer_in_flight,
     transfer_kind,
     transfer_name,
     transfer_status,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import (
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import (
+    HEROKU_ARGUMENT_SPEC,
+    HerokuClient,
+    formation_entry,
+    normalize_api_url,
+)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import (
     current_release,
     rollback_target_version,
 )

@@ -30,7 +30,10 @@ from ansible_collections.appops.runbooks.plugins.module_utils._http import (
     RateLimited,
     RetryPolicy,
     ServerError,
+    InsecureUrl,
+    UnexpectedResponse,
     WaitTimeout,
+    create_or_attach,
     parse_error_body,
     wait_for,
 )
@@ -232,9 +235,21 @@ def test_error_without_body_uses_reason(server, sleeps):
     assert str(caught.value) == "GET /t returned HTTP 410: Gone"
 
 
-def test_text_success_body_is_returned_as_text(server, sleeps):
+def test_text_success_body_is_returned_as_text_when_json_is_not_expected(server, sleeps):
     server.script("GET", "/t", Scripted(200, "plain"))
-    assert make_client(server, sleeps).get("/t") == "plain"
+    assert make_client(server, sleeps).get("/t", expect_json=False) == "plain"
+
+
+def test_success_body_that_is_not_json_is_a_clear_error(server, sleeps):
+    server.script("GET", "/apps/demo", Scripted(200, "<html>proxy login</html>", {"Request-Id": "r-html"}))
+    client = make_client(server, sleeps)
+    with pytest.raises(UnexpectedResponse) as caught:
+        client.get("/apps/demo")
+    text = str(caught.value)
+    assert text.startswith("GET /apps/demo returned HTTP 200: the answer is not JSON (content type text/plain")
+    assert caught.value.request_id == "r-html" and "(request id r-html)" in text
+    # An answer is not retried: repeating it would get the same page.
+    assert len(server.requests_to("GET", "/apps/demo")) == 1 and sleeps.calls == []
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -576,3 +591,148 @@ def test_base_pagination_reads_one_page(server, sleeps):
     server.script("GET", "/plain", Scripted(200, [{"id": 1}], {"Next-Range": "ignored"}))
     assert make_client(server, sleeps).paginate("/plain", _http.Pagination()) == [{"id": 1}]
     assert "range" not in server.log[0]["headers"]
+
+
+# --------------------------------------------------------------------------- URL safety
+
+@pytest.mark.parametrize("url", [
+    "http://api.example.com", "http://10.0.0.8:8080/v1", "http://[2001:db8::1]/", "ftp://127.0.0.1/",
+    "http://localhost.example.com/",
+])
+def test_plain_http_to_a_host_that_is_not_loopback_is_refused(url):
+    with pytest.raises(InsecureUrl) as caught:
+        ApiClient(url, secrets=[TOKEN])
+    assert "use https://" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", [
+    "https://api.example.com", "http://127.0.0.1:18100", "http://127.9.8.7/", "http://[::1]:8080", "http://localhost:1",
+])
+def test_https_and_loopback_http_are_accepted(url):
+    assert ApiClient(url).base_url.startswith(url.rstrip("/"))
+
+
+def test_absolute_plain_http_url_to_another_host_is_refused_before_sending(server, sleeps):
+    client = make_client(server, sleeps)
+    with pytest.raises(InsecureUrl):
+        client.get("http://example.com/steal")
+    assert server.log == []
+
+
+# --------------------------------------------------------------------------- outage window
+
+def test_retries_go_on_until_the_outage_window_is_spent(server, sleeps):
+    answers = [Scripted(503, None)] * 5 + [Scripted(200, {"ok": True})]
+    server.script("GET", "/r", *answers)
+    client = make_client(server, sleeps, max_attempts=2, max_wait=10.0, base_delay=1.0, max_delay=4.0)
+    assert client.get("/r") == {"ok": True}
+    # 0.75 and 1.5 (backoff), then 3.0 and 3.0 (capped at max_delay 4 -> 3), then what is left of 10 s.
+    assert sleeps.calls == [0.75, 1.5, 3.0, 3.0, 1.75]
+    assert len(server.requests_to("GET", "/r")) == 6
+
+
+def test_outage_longer_than_the_window_raises(server, sleeps):
+    server.script("GET", "/r", Scripted(503, None))
+    client = make_client(server, sleeps, max_attempts=1, max_wait=2.0, base_delay=1.0)
+    with pytest.raises(ServerError):
+        client.get("/r")
+    assert sum(sleeps.calls) >= 2.0 and len(server.requests_to("GET", "/r")) == len(sleeps.calls) + 1
+
+
+def test_the_window_does_not_make_a_post_repeatable(server, sleeps):
+    server.script("POST", "/jobs", Scripted(503, None), Scripted(201, {"id": "j"}))
+    client = make_client(server, sleeps, max_wait=60.0)
+    with pytest.raises(ServerError):
+        client.post("/jobs")
+    assert len(server.requests_to("POST", "/jobs")) == 1
+
+
+def test_policy_from_module_options():
+    policy = RetryPolicy.from_options(6, 12.0)
+    assert (policy.max_attempts, policy.max_wait) == (7, 12.0)
+    assert RetryPolicy.from_options(-1, -5).max_attempts == 1
+
+
+# --------------------------------------------------------------------------- create_or_attach
+
+class Jobs:
+    """A job service whose create can lose its answer after the job started (as a dropped reply does)."""
+
+    def __init__(self, lose: int = 0, refuse: ApiError | None = None) -> None:
+        self.jobs: list[dict[str, t.Any]] = []
+        self.creates = 0
+        self.lose = lose
+        self.refuse = refuse
+
+    def running(self) -> dict[str, t.Any] | None:
+        return next((job for job in self.jobs if job["state"] == "running"), None)
+
+    def newer_than(self, known: int) -> t.Callable[[], dict[str, t.Any] | None]:
+        return lambda: next((job for job in reversed(self.jobs) if job["num"] > known), None)
+
+    def create(self) -> dict[str, t.Any]:
+        self.creates += 1
+        if self.refuse is not None:
+            raise self.refuse
+        job = {"num": len(self.jobs) + 1, "state": "running"}
+        self.jobs.append(job)
+        if self.lose:
+            self.lose -= 1
+            job["state"] = "done"  # a short job: over before anyone looks
+            raise ApiConnectionError("connection failed: ConnectionError", method="POST", path="/jobs")
+        return job
+
+
+def test_create_or_attach_attaches_to_a_running_job_without_creating(sleeps):
+    jobs = Jobs()
+    jobs.jobs.append({"num": 1, "state": "running"})
+    started = create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(sleep=sleeps))
+    assert started.how == "found" and started.job["num"] == 1 and not started.started_here
+    assert jobs.creates == 0
+
+
+def test_create_or_attach_creates_when_nothing_runs(sleeps):
+    jobs = Jobs()
+    started = create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(sleep=sleeps))
+    assert (started.how, started.started_here, started.attached) == ("created", True, False)
+    assert len(jobs.jobs) == 1
+
+
+def test_create_or_attach_after_a_lost_answer_finds_the_job_instead_of_starting_a_second(sleeps):
+    jobs = Jobs(lose=1)
+    started = create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(sleep=sleeps, random=lambda: 0.0),
+                               find_started=jobs.newer_than(0))
+    assert started.how == "recovered" and started.started_here and started.attached
+    assert len(jobs.jobs) == 1 and jobs.creates == 1 and sleeps.calls == [0.25]
+
+
+def test_create_or_attach_creates_again_when_the_lost_request_started_nothing(sleeps):
+    jobs = Jobs()
+    failures = [ServerError("unavailable", status=503, method="POST", path="/jobs")]
+
+    def create_after_a_503() -> dict[str, t.Any]:
+        if failures:
+            jobs.creates += 1
+            raise failures.pop()
+        return jobs.create()
+
+    started = create_or_attach(jobs.running, create_after_a_503, retry=RetryPolicy(sleep=sleeps))
+    assert started.how == "created" and len(jobs.jobs) == 1 and jobs.creates == 2
+
+
+@pytest.mark.parametrize("error", [
+    Conflict("already running", status=409), NotFound("no such database", status=404),
+    RateLimited("slow down", status=429),
+])
+def test_create_or_attach_raises_answers_that_say_nothing_started(sleeps, error):
+    jobs = Jobs(refuse=error)
+    with pytest.raises(type(error)):
+        create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(sleep=sleeps))
+    assert jobs.creates == 1 and sleeps.calls == []
+
+
+def test_create_or_attach_gives_up_after_the_policy(sleeps):
+    jobs = Jobs(refuse=ApiConnectionError("connection failed", method="POST", path="/jobs"))
+    with pytest.raises(ApiConnectionError):
+        create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(max_attempts=3, sleep=sleeps))
+    assert jobs.creates == 3 and len(sleeps.calls) == 2

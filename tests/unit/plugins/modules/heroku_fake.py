@@ -67,8 +67,11 @@ class FakeHeroku:
         self.transfer_result = True
         self.report_process_exit = True  # the platform's "Process exited with status N" log line
         self.stall_logs = 0.0  # seconds the log stream stays silent before it closes
+        self.oneoff_state: str | None = None  # "up": new one-off dynos are listed as running
         self.lock = threading.RLock()
         self.counter = 0
+        # (method, path pattern, how): the next matching request is done, then its answer is lost.
+        self.lost_answers: list[tuple[str, str, str]] = []
 
     # -- fixtures -------------------------------------------------------------------
 
@@ -117,6 +120,22 @@ class FakeHeroku:
     def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, t.Any]]:
         return [r for r in self.log if (method is None or r["method"] == method)
                 and (path is None or r["path"] == path)]
+
+    def lose_answer(self, method: str, path_pattern: str, how: str = "drop", times: int = 1) -> None:
+        """The next ``times`` matching requests do their work, then the answer is lost.
+
+        ``drop`` closes the connection without a word (the client sees a broken connection),
+        ``503`` answers a server error, as a proxy does when the backend's answer times out.
+        """
+        self.lost_answers.extend([(method, path_pattern, how)] * times)
+
+    def take_lost_answer(self, method: str, path: str) -> str | None:
+        with self.lock:
+            for index, (verb, pattern, how) in enumerate(self.lost_answers):
+                if verb == method and re.fullmatch(pattern, path):
+                    del self.lost_answers[index]
+                    return how
+        return None
 
     def writes(self) -> list[dict[str, t.Any]]:
         reads = ("GET",)
@@ -302,7 +321,7 @@ def r_create_dyno(fake, ident, body, **_):
     lines, status = fake.command_results.get(command, ([f"ran {command}"], 0))
     wrapped = body["command"] != command
     app.oneoffs[name] = {"name": name, "command": body["command"], "body": body, "lines": lines,
-                         "status": status, "wrapped": wrapped}
+                         "status": status, "wrapped": wrapped, "state": fake.oneoff_state}
     return 201, {}, {"id": str(uuid.uuid4()), "name": name, "state": "starting", "type": "run",
                      "command": body["command"], "attach_url": None}
 
@@ -499,7 +518,14 @@ class Handler(BaseHTTPRequestHandler):
             )
         except ApiFailure as failure:
             status, headers, data = failure.status, {}, {"id": failure.error_id, "message": failure.message}
+        lost = fake.take_lost_answer(self.command, split.path) if status < 400 else None
+        if lost == "drop":
+            self.close_connection = True  # the work is done; the client never hears of it
+            return None
+        if lost == "503":
+            status, data = 503, {"id": "service_unavailable", "message": "The backend did not answer in time."}
         self._send(status, headers, json.dumps(data).encode())
+        return None
 
     def _logs(self, fake: FakeHeroku, path: str) -> None:
         """The log stream of a one-off dyno, as Logplex formats it."""

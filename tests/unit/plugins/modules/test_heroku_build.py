@@ -83,3 +83,16 @@ def test_rollback_to_the_built_slug_still_counts_as_deployed(heroku):
     heroku._new_release(app, "Deploy other", "slug-other")
     heroku._new_release(app, f"Rollback to v{built['release']['version']}", built["build"]["slug"]["id"])
     assert run_module(heroku_build, {"app": "a", **SOURCE})["changed"] is False
+
+
+def test_build_whose_answer_is_lost_builds_once(heroku):
+    app = heroku.add_app("sc-mvp-staging", releases=3)
+    heroku.lose_answer("POST", "/apps/sc-mvp-staging/builds", how="drop")
+
+    result = run_module(heroku_build, {"app": "sc-mvp-staging", **SOURCE}, diff=True)
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["attached"] is False
+    assert result["build"]["status"] == "succeeded" and result["release"]["version"] == 4
+    assert result["diff"]["after"] == {"checksum": "SHA256:abc123", "version": "v1.3.0"}
+    assert len(heroku.requests("POST", "/apps/sc-mvp-staging/builds")) == 1 and len(app.builds) == 1

@@ -172,3 +172,17 @@ def test_re_run_attaches_to_the_dyno_still_running_the_command(heroku):
     # Another command is another job: it gets its own dyno.
     assert other["changed"] is True and other["attached"] is False
     assert len(heroku.requests("POST", "/apps/a/dynos")) == 2
+
+
+def test_run_whose_answer_is_lost_attaches_to_the_dyno_it_started(heroku):
+    app = heroku.add_app("a")
+    heroku.oneoff_state = "up"  # the command is still running when the module looks again
+    heroku.command_results["rails db:migrate"] = (["== migrated"], 0)
+    heroku.lose_answer("POST", "/apps/a/dynos", how="drop")
+
+    result = run_module(heroku_dyno, {"app": "a", "state": "run", "command": "rails db:migrate"})
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["attached"] is False
+    assert result["rc"] == 0 and result["stdout_lines"] == ["== migrated"]
+    assert len(heroku.requests("POST", "/apps/a/dynos")) == 1 and len(app.oneoffs) == 1

@@ -175,3 +175,64 @@ def test_info_lists_backups_restores_schedules_and_reads_one(heroku):
     assert heroku.requests("GET", f"/client/v11/apps/{APP}/transfers/1")[0]["query"] == {"verbose": ["true"]}
     # public-url is a POST but creates nothing; every other request was a read or a lookup.
     assert [w["path"] for w in heroku.writes()] == [f"/client/v11/apps/{APP}/transfers/1/actions/public-url"]
+
+
+def capture_path(app):
+    return f"/client/v11/databases/{app.addon['id']}/backups"
+
+
+def test_capture_whose_answer_is_lost_takes_one_backup(heroku):
+    app = heroku.add_app(APP)
+    heroku.add_backup(app)
+    heroku.pending_polls = 0  # the backup is over before anyone looks again
+    heroku.lose_answer("POST", capture_path(app), how="drop")
+
+    result = run_module(heroku_pg_backup, {"app": APP, "state": "captured"})
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["attached"] is False
+    assert result["backup"]["name"] == "b002" and result["backup"]["status"] == "succeeded"
+    assert len(heroku.requests("POST", capture_path(app))) == 1 and len(backups_of(app)) == 2
+
+
+def test_capture_answered_503_after_it_started_takes_one_backup(heroku):
+    app = heroku.add_app(APP)
+    heroku.lose_answer("POST", capture_path(app), how="503")
+    result = run_module(heroku_pg_backup, {"app": APP, "state": "captured"})
+    assert result["changed"] is True and result["backup"]["name"] == "b001"
+    assert len(heroku.requests("POST", capture_path(app))) == 1 and len(backups_of(app)) == 1
+
+
+def test_capture_lost_before_the_server_saw_it_is_sent_again(heroku):
+    app = heroku.add_app(APP)
+    original = heroku.handle
+    refused = {"n": 1}
+
+    def unreachable_once(method, path, query, headers, body):
+        if method == "POST" and path == capture_path(app) and refused["n"]:
+            refused["n"] -= 1
+            heroku.log.append({"method": method, "path": path, "query": query, "headers": headers, "body": body})
+            raise heroku_fake.ApiFailure(502, "bad_gateway", "The backend was not reached.")
+        return original(method, path, query, headers, body)
+
+    heroku.handle = unreachable_once
+    result = run_module(heroku_pg_backup, {"app": APP, "state": "captured"})
+    assert result["changed"] is True and result["backup"]["name"] == "b001"
+    assert len(heroku.requests("POST", capture_path(app))) == 2 and len(backups_of(app)) == 1
+
+
+def test_restore_whose_answer_is_lost_restores_once(heroku):
+    app = heroku.add_app(APP)
+    heroku.add_backup(app)
+    restores_path = f"/client/v11/databases/{app.addon['id']}/restores"
+    heroku.lose_answer("POST", restores_path, how="drop")
+
+    result = run_module(heroku_pg_backup, {"app": APP, "state": "restored", "backup": "b001", "confirm": APP},
+                        diff=True)
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["attached"] is False
+    assert result["restore"]["status"] == "succeeded" and result["restore"]["from_name"] == "b001"
+    assert result["diff"] == {"before": {"restored_from": None}, "after": {"restored_from": "b001"}}
+    assert len(heroku.requests("POST", restores_path)) == 1
+    assert len([t for t in app.transfers if t["to_type"] == "pg_restore"]) == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku_releases import parse_version
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.releases import parse_version
 from ansible_collections.appops.runbooks.plugins.modules import heroku_release, heroku_release_info
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules import heroku_fake
 from ansible_collections.appops.runbooks.tests.unit.plugins.modules.heroku_fake import run_module
@@ -169,3 +169,18 @@ def test_info_follows_next_range_pages(heroku):
 @pytest.mark.parametrize("text, expected", [("42", 42), ("v42", 42), ("V7", 7), (" previous ", "previous"), (3, 3)])
 def test_parse_version(text, expected):
     assert parse_version(text) == expected
+
+
+def test_rollback_whose_answer_is_lost_rolls_back_once(heroku):
+    app = heroku.add_app("sc-mvp-production", releases=5)
+    heroku.lose_answer("POST", "/apps/sc-mvp-production/releases", how="503")
+
+    result = run_module(heroku_release, {"app": "sc-mvp-production", "version": "v3"}, diff=True)
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and result["attached"] is False
+    assert result["release"]["version"] == 6 and result["release"]["description"] == "Rollback to v3"
+    assert result["diff"] == {"before": {"version": 5, "description": "Deploy 0005"},
+                              "after": {"version": 6, "description": "Rollback to v3"}}
+    assert len(heroku.requests("POST", "/apps/sc-mvp-production/releases")) == 1
+    assert [r["version"] for r in app.releases] == [1, 2, 3, 4, 5, 6]

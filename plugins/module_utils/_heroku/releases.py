@@ -1,15 +1,15 @@
 # Copyright (c) appops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Release logic shared by the release, build and app modules (private)."""
+"""Heroku releases: which is current, which to roll back to, waiting for one (private)."""
 
 from __future__ import annotations
 
 import re
 import typing as t
 
-from ._heroku import HerokuClient
-from ._http import wait_for
+from .._http import wait_for
+from .client import HerokuClient
 
 # Heroku describes a rollback release as "Rollback to v42" (the CLI and the dashboard do alike).
 ROLLBACK_DESCRIPTION = re.compile(r"^\s*Rollback to v(\d+)\b", re.IGNORECASE)

@@ -1,33 +1,20 @@
 # Copyright (c) appops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Heroku Platform API and Heroku Postgres backups API client (private).
+"""Heroku Platform API and Heroku Postgres data API client (private).
 
-Thin resource helpers over the shared HTTP core, the one auth argument spec (twin of the
-``appops.runbooks.heroku`` doc fragment) and a small module base that turns API errors
-into messages naming the app, the operation and the API request id.
+Thin resource helpers over the shared HTTP core and the one auth argument spec (twin of the
+``appops.runbooks.heroku`` doc fragment).
 """
 
 from __future__ import annotations
 
-import re
 import typing as t
 from urllib.parse import quote
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback
 
-from ._http import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    ApiClient,
-    ApiError,
-    NotFound,
-    Pagination,
-    RangePagination,
-    RetryPolicy,
-    WaitTimeout,
-    wait_for,
-)
+from .._http import ApiClient, NotFound, RangePagination, RetryPolicy
 
 DEFAULT_API_URL = "https://api.heroku.com"
 DEFAULT_DATA_API_URL = "https://api.data.heroku.com"
@@ -77,18 +64,22 @@ class HerokuClient:
         validate_certs: bool = True,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        session: t.Any = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}", "Accept": ACCEPT}
         common: dict[str, t.Any] = dict(
             headers=headers, secrets=[api_key], read_timeout=timeout,
             validate_certs=validate_certs, retry=retry,
         )
-        self.platform = ApiClient(normalize_api_url(api_url), **common)
+        self.platform = ApiClient(normalize_api_url(api_url), session=session, **common)
         # Same headers and token (the data API is authenticated by the Heroku token too).
         self.data = ApiClient(normalize_api_url(data_api_url), session=self.platform._session, **common)
 
     def __repr__(self) -> str:
         return f"HerokuClient(api_url={self.platform.base_url!r}, data_api_url={self.data.base_url!r})"
+
+    def close(self) -> None:
+        self.platform.close()  # the data API shares this session
 
     @property
     def history(self) -> list[t.Any]:
@@ -151,11 +142,13 @@ class HerokuClient:
     def create_dyno(self, app: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
         return self.platform.post(f"/apps/{_segment(app)}/dynos", json_body=body)
 
-    def create_log_session(self, app: str, dyno_name: str, tail: bool = True) -> dict[str, t.Any]:
+    def create_log_session(
+        self, app: str, dyno_name: str, tail: bool = True, retry: RetryPolicy | None = None,
+    ) -> dict[str, t.Any]:
         # A log session only opens a read stream: safe to repeat.
         return self.platform.post(
             f"/apps/{_segment(app)}/log-sessions",
-            json_body={"dyno_name": dyno_name, "tail": tail}, idempotent=True,
+            json_body={"dyno_name": dyno_name, "tail": tail}, idempotent=True, retry=retry,
         )
 
     # -- builds ---------------------------------------------------------------------
@@ -250,134 +243,15 @@ def formation_entry(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
-# --------------------------------------------------------------------------- pg transfers
-
-BACKUP_NAME = re.compile(r"^[abcr](\d+)$")
-
-
-def transfer_kind(transfer: dict[str, t.Any]) -> str:
-    """backup, copy, restore or other, the way the Heroku CLI classifies transfers."""
-    source, target = transfer.get("from_type"), transfer.get("to_type")
-    if source == "pg_dump" and target == "gof3r":
-        return "backup"
-    if source == "pg_dump" and target == "pg_restore":
-        return "copy"
-    if target == "pg_restore":
-        return "restore"
-    return "other"
-
-
-def transfer_name(transfer: dict[str, t.Any]) -> str:
-    """``b003`` (manual backup), ``a004`` (scheduled), ``c``/``r`` for copies and restores."""
-    kind = transfer_kind(transfer)
-    if kind == "backup":
-        prefix = "a" if transfer.get("schedule") else "b"
-    elif kind == "copy":
-        prefix = "c"
-    else:
-        prefix = "r"
-    return f"{prefix}{int(transfer.get('num') or 0):03d}"
-
-
-def transfer_status(transfer: dict[str, t.Any]) -> str:
-    if transfer.get("finished_at"):
-        return "succeeded" if transfer.get("succeeded") else "failed"
-    if transfer.get("started_at"):
-        return "running"
-    return "pending"
-
-
-def transfer_in_flight(transfer: dict[str, t.Any]) -> bool:
-    return not transfer.get("finished_at") and not transfer.get("canceled_at")
-
-
-def describe_transfer(transfer: dict[str, t.Any]) -> dict[str, t.Any]:
-    """A transfer as modules return it: the API fields plus name, kind and status; no signed URLs."""
-    described = {k: v for k, v in transfer.items() if k not in ("to_url", "from_url")}
-    described.update(name=transfer_name(transfer), kind=transfer_kind(transfer), status=transfer_status(transfer))
-    return described
-
-
-def backup_number(name: str) -> int | None:
-    match = BACKUP_NAME.match(name.strip().lower())
-    return int(match.group(1)) if match else None
-
-
-def wait_for_transfer(
-    client: HerokuClient, app: str, uuid: str, *, timeout: float, interval: float, **kwargs: t.Any,
-) -> dict[str, t.Any]:
-    return wait_for(
-        lambda: client.transfer(app, uuid), lambda tr: not transfer_in_flight(tr),
-        timeout=timeout, interval=interval, what=f"transfer {uuid}", **kwargs,
-    )
-
-
-# --------------------------------------------------------------------------- module base
-
-def client_from_params(params: t.Mapping[str, t.Any]) -> HerokuClient:
+def client_from_params(
+    params: t.Mapping[str, t.Any], retry: RetryPolicy | None = None, session: t.Any = None,
+) -> HerokuClient:
     return HerokuClient(
         params["api_key"],
         api_url=params["api_url"],
         data_api_url=params["data_api_url"],
         validate_certs=params["validate_certs"],
         timeout=params["timeout"],
+        retry=retry,
+        session=session,
     )
-
-
-class HerokuModule:
-    """AnsibleModule plus a Heroku client; the ``operation`` names the step for error messages."""
-
-    def __init__(self, argument_spec: dict[str, t.Any], **kwargs: t.Any) -> None:
-        spec = dict(HEROKU_ARGUMENT_SPEC)
-        spec.update(argument_spec)
-        kwargs.setdefault("supports_check_mode", True)
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
-            self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self.client = client_from_params(self.module.params)
-        self.operation = "reading"
-
-    @property
-    def params(self) -> dict[str, t.Any]:
-        return self.module.params
-
-    @property
-    def check_mode(self) -> bool:
-        return self.module.check_mode
-
-    @property
-    def app(self) -> str:
-        return self.module.params["app"]
-
-    def doing(self, operation: str) -> None:
-        self.operation = operation
-
-    def fail(self, msg: str, **result: t.Any) -> t.NoReturn:
-        self.module.fail_json(msg=msg, **result)
-
-    def fail_api(self, error: ApiError, **result: t.Any) -> t.NoReturn:
-        text = f"Heroku app {self.app!r}: {self.operation} failed: {error}"
-        if isinstance(error, WaitTimeout):
-            result.setdefault("last_state", error.last_state)
-        self.module.fail_json(msg=text, api_error=error.to_dict(), **result)
-
-    def exit(self, changed: bool, before: t.Any = None, after: t.Any = None, **result: t.Any) -> t.NoReturn:
-        if self.module._diff and (before is not None or after is not None):
-            result["diff"] = {"before": before, "after": after}
-        self.module.exit_json(changed=changed, **result)
-
-    def run(self, body: t.Callable[[HerokuModule], None]) -> None:
-        """Run the module body; any API error becomes one clear failure message."""
-        try:
-            body(self)
-        except ApiError as error:
-            self.fail_api(error)
-        finally:
-            self.client.platform.close()
-
-
-__all__ = [
-    "ACCEPT", "EXIT_STATUS_MARKER", "HEROKU_ARGUMENT_SPEC", "WAIT_ARGUMENT_SPEC", "HerokuClient", "HerokuModule",
-    "Pagination", "backup_number", "describe_transfer", "formation_entry", "normalize_api_url", "transfer_in_flight",
-    "transfer_kind", "transfer_name", "transfer_status", "wait_for_transfer",
-]

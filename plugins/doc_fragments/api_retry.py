@@ -1,0 +1,43 @@
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Twin of RETRY_ARGUMENT_SPEC in plugins/module_utils/_module.py: keep them in step.
+    DOCUMENTATION = r"""
+options:
+  retries:
+    description:
+      - How many times a request that failed in a way a repeat can get past is sent again (HTTP 429, and for
+        requests that are safe to repeat also server errors (5xx), timeouts and broken connections).
+      - A request that starts a job (a backup, a restore, a build, a one-off dyno, a rollback) is sent again only
+        after the module looked for the job the lost request may have started, and found none.
+      - Failures the API decided on (4xx such as 404 or 422) and failures of the work itself are never retried.
+    type: int
+    default: 6
+  retry_max_wait:
+    description:
+      - Seconds the retries of one request go on at least, however many O(retries) that takes, so that an
+        outage of the API shorter than this is outlasted. The waits between attempts grow with jittered
+        exponential backoff and follow C(Retry-After).
+      - Set it to how long an outage the task must survive; V(0) stops after O(retries).
+    type: float
+    default: 12
+"""
+
+    # Modules that switch maintenance: list it before appops.runbooks.api_retry (the first wins).
+    # Twin of MAINTENANCE_RETRY_MAX_WAIT in plugins/module_utils/_heroku/module.py.
+    MAINTENANCE = r"""
+options:
+  retry_max_wait:
+    description:
+      - Seconds the retries of one request go on at least, however many O(retries) that takes, so that an
+        outage of the API shorter than this is outlasted.
+      - Longer than for other modules, because putting maintenance back after a failed restore or deploy must
+        outlast a longer outage of the API.
+    type: float
+    default: 30
+"""
