@@ -39,9 +39,8 @@ _raw:
 import pathlib
 from typing import Any
 
-import yaml
-
-from ansible.errors import AnsibleLookupError
+from ansible.errors import AnsibleLookupError, AnsibleParserError
+from ansible.parsing.utils.yaml import from_yaml
 from ansible.plugins.lookup import LookupBase
 
 ROLE_KINDS = ("platform", "store", "cache", "common")
@@ -55,8 +54,8 @@ def collection_roles_dir() -> pathlib.Path:
 def read_declaration(role_dir: pathlib.Path) -> dict[str, Any]:
     path = role_dir / "meta" / "appops.yml"
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        document = from_yaml(path.read_text(encoding="utf-8"), file_name=str(path), json_only=False) or {}
+    except (OSError, AnsibleParserError) as error:
         raise AnsibleLookupError(f"cannot read the declaration {path}: {error}") from error
     declaration = document.get("appops_role")
     if not isinstance(declaration, dict) or declaration.get("kind") not in ROLE_KINDS:
