@@ -30,7 +30,8 @@ def complete_full_backups() -> list[str]:
 
 def test_backup_check_mode_names_the_backup_and_its_retention_and_writes_nothing(module_backup):
     before = catalog()
-    # Only keep_last (no age limit) for full backups, safety backups' retention off.
+    # Only keep_last (no age limit) for full backups, safety backups' retention off (0, here given as
+    # the string "0" of -e key=value, turns a rule off).
     run = run_playbook("backup", "--check", "-e", "common_backup_keep_last=1", "-e", "common_backup_max_age_days=0",
                        "-e", "common_backup_safety_keep_last=0", "-e", "common_backup_safety_max_age_days=0")
     assert run.rc == 0, run.output[-4000:]
