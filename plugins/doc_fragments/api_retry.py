@@ -16,6 +16,7 @@ options:
       - A request that starts a job (a backup, a restore, a build, a one-off dyno, a rollback) is sent again only
         after the module looked for the job the lost request may have started, and found none.
       - Failures the API decided on (4xx such as 404 or 422) and failures of the work itself are never retried.
+      - If not set, the value of the E(APPOPS_API_RETRIES) environment variable is used.
     type: int
     default: 6
   retry_max_wait:
@@ -24,6 +25,7 @@ options:
         outage of the API shorter than this is outlasted. The waits between attempts grow with jittered
         exponential backoff and follow C(Retry-After).
       - Set it to how long an outage the task must survive; V(0) stops after O(retries).
+      - If not set, the value of the E(APPOPS_API_RETRY_MAX_WAIT) environment variable is used.
     type: float
     default: 12
 """
@@ -38,6 +40,7 @@ options:
         outage of the API shorter than this is outlasted.
       - Longer than for other modules, because putting maintenance back after a failed restore or deploy must
         outlast a longer outage of the API.
+      - If not set, the value of the E(APPOPS_API_RETRY_MAX_WAIT) environment variable is used.
     type: float
     default: 30
 """

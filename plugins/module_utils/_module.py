@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ._http import (
     FOUND,
@@ -34,9 +34,11 @@ T = t.TypeVar("T")
 # The defaults outlast what the roles' task-level retries did (6 retries 2 s apart).
 DEFAULT_RETRIES = 6
 DEFAULT_RETRY_MAX_WAIT = 12.0
+# The environment fallbacks let a CI job or an AWX template tune every task of a run at once.
 RETRY_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "retries": {"type": "int", "default": DEFAULT_RETRIES},
-    "retry_max_wait": {"type": "float", "default": DEFAULT_RETRY_MAX_WAIT},
+    "retries": {"type": "int", "default": DEFAULT_RETRIES, "fallback": (env_fallback, ["APPOPS_API_RETRIES"])},
+    "retry_max_wait": {"type": "float", "default": DEFAULT_RETRY_MAX_WAIT,
+                       "fallback": (env_fallback, ["APPOPS_API_RETRY_MAX_WAIT"])},
 }
 
 

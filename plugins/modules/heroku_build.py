@@ -17,6 +17,8 @@ description:
     Comparing by URL breaks with signed URLs that change on every run, so give a checksum or version.
   - When a build of the same source is still running (for example from an interrupted earlier run), the
     module waits for it instead of starting another.
+  - When the answer to the request that starts the build is lost (a broken connection, a timeout, a server
+    error), the module looks for the build that request started before it sends the request again.
   - With O(wait), waits for the build and then for its release to leave C(pending), and fails when
     either fails.
 options:

@@ -19,6 +19,8 @@ description:
   - O(state=run) attaches to a one-off dyno of this app that is still running the very same command
     (started by an earlier run that lost its answer, or by a re-run while the first is in flight)
     instead of starting another one, and then reports no change.
+  - When the answer to the request that starts the dyno is lost, the module looks for the dyno running the
+    command before it sends the request again. A command that already ended by then cannot be found.
   - Once its dyno is running, O(state=run) keeps trying to open the dyno's log session through
     rate limits and server errors until O(wait_timeout), because failing then would lead a re-run
     to start the command a second time. A failure after the dyno started returns RV(dyno).

@@ -18,6 +18,9 @@ description:
     The database counts as already holding the backup when the newest restore of the app succeeded from
     that same backup; then nothing is done. Writes made after that restore are not detected. A running
     restore of the same backup is attached to; a running restore of another backup is an error.
+  - When the answer to the request that starts a capture or a restore is lost (a broken connection, a
+    timeout, a server error), the module looks for the transfer that request started and waits for it; it
+    sends the request again only when it finds none, so one request never becomes two backups or restores.
   - O(state=scheduled) and O(state=unscheduled) manage the daily backup schedule of the database.
 options:
   app:

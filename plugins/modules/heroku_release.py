@@ -18,6 +18,8 @@ description:
     (its release phase ran) and fails if it ends C(failed).
   - If the newest release is a rollback to the same target that is still C(pending) (for example from an
     interrupted earlier run), the module waits for it instead of starting another.
+  - When the answer to the request that creates the rollback is lost (a broken connection, a timeout, a
+    server error), the module looks for the rollback release that request created before it sends it again.
 options:
   app:
     description:

@@ -355,3 +355,94 @@ def assert_equal(actual: t.Any, expected: t.Any) -> None:
 def assert_subset(expected: dict, actual: dict, absent: list[str]) -> None:
     assert {k: actual.get(k) for k in expected} == expected
     assert not set(absent) & set(actual)
+
+
+class AnswerLosingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of the emulator that, for the first request matching
+    ``method`` and a path ending in ``suffix``, passes the request on and then closes the
+    connection without an answer: the server did the work, the client never hears of it."""
+
+    def __init__(self, method: str, suffix: str) -> None:
+        proxy = self
+        self.lost: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: t.Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.request(self.command, API + self.path, data=body, headers=headers, timeout=60)
+                if self.command == method and self.path.split("?")[0].endswith(suffix) and not proxy.lost:
+                    proxy.lost.append(self.path)
+                    self.close_connection = True
+                    return
+                payload = answer.content
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> AnswerLosingProxy:
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_lost_answers_of_capture_and_restore_start_one_job_each(playbooks, lab_apps):
+    app = lab_apps.create("lost", kind="rails", postgres=True, rows=[5, 2, 3])
+    with AnswerLosingProxy("POST", "/backups") as proxy:
+        captured = playbooks.run([{"appops.runbooks.heroku_pg_backup": {
+            "app": app, "state": "captured", "api_url": proxy.url, "data_api_url": proxy.url, **FAST}}])
+    assert proxy.lost, "the proxy lost no answer"
+    assert captured.rc == 0, captured.stdout
+    assert captured.last["changed"] is True and captured.last["backup"]["status"] == "succeeded"
+    transfers = lab_apps.state(app)["transfers"]
+    assert [(t["num"], t["to_type"], t["succeeded"]) for t in transfers] == [(1, "gof3r", True)]
+
+    add_worker(lab_apps.state(app))
+    with AnswerLosingProxy("POST", "/restores") as proxy:
+        restored = playbooks.run([{"appops.runbooks.heroku_pg_backup": {
+            "app": app, "state": "restored", "backup": "b001", "confirm": app,
+            "api_url": proxy.url, "data_api_url": proxy.url, **FAST}}])
+    assert proxy.lost, "the proxy lost no answer"
+    assert restored.rc == 0, restored.stdout
+    assert restored.last["changed"] is True and restored.last["restore"]["status"] == "succeeded"
+    restores = [t for t in lab_apps.state(app)["transfers"] if t["to_type"] == "pg_restore"]
+    assert len(restores) == 1 and restores[0]["succeeded"] is True
+    assert count_workers(lab_apps.state(app)) == 5, "the restore brought the backup's rows back"
+
+
+def test_lost_answer_of_a_build_builds_once(playbooks, lab_apps, source_server):
+    app = lab_apps.create("lostbuild")
+    versions = len(lab_apps.state(app)["releases"])
+    blob = tarball({"build_seconds": 0.2})
+    source_server["/v9.9.9.tar.gz"] = blob
+    base = source_server["__base__"].decode()
+    with AnswerLosingProxy("POST", "/builds") as proxy:
+        built = playbooks.run([{"appops.runbooks.heroku_build": {
+            "app": app, "source_url": f"{base}/v9.9.9.tar.gz", "source_version": "v9.9.9",
+            "checksum": "SHA256:" + hashlib.sha256(blob).hexdigest(),
+            "api_url": proxy.url, "data_api_url": proxy.url, **FAST}}])
+    assert proxy.lost, "the proxy lost no answer"
+    assert built.rc == 0, built.stdout
+    assert built.last["changed"] is True and built.last["build"]["status"] == "succeeded"
+    state = lab_apps.state(app)
+    # One build, so one new release: a second build would have made two.
+    assert (len(state["releases"]), state["current_release"]) == (versions + 1, versions + 1)

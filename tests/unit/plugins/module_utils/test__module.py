@@ -21,8 +21,9 @@ heroku = heroku_fake.heroku  # the fake API fixture, used by name in the tests
 def test_merged_spec_lets_a_module_tune_a_shared_option():
     spec = merged_spec({"api_key": {"type": "str", "no_log": True}}, RETRY_ARGUMENT_SPEC,
                        {"retry_max_wait": {"default": 30.0}, "app": {"type": "str"}})
-    assert spec["retry_max_wait"] == {"type": "float", "default": 30.0}
-    assert spec["retries"] == {"type": "int", "default": 6}
+    assert (spec["retry_max_wait"]["type"], spec["retry_max_wait"]["default"]) == ("float", 30.0)
+    assert spec["retry_max_wait"]["fallback"][1] == ["APPOPS_API_RETRY_MAX_WAIT"]
+    assert (spec["retries"]["type"], spec["retries"]["default"]) == ("int", 6)
     assert list(spec) == ["api_key", "retries", "retry_max_wait", "app"]
 
 
@@ -135,3 +136,12 @@ def test_an_outage_longer_than_the_retries_fails_with_the_server_error(heroku):
     assert result["failed"] is True and result["api_error"]["status"] == 503
     assert "turning maintenance on failed" in result["msg"]
     assert len(heroku.requests("PATCH", "/apps/a")) == 2 and app.maintenance is False
+
+
+def test_retry_options_come_from_the_environment_when_not_set(heroku, monkeypatch):
+    app = heroku.add_app("a")
+    unavailable_for(heroku, "PATCH", "/apps/a", 10)
+    monkeypatch.setenv("APPOPS_API_RETRIES", "2")
+    monkeypatch.setenv("APPOPS_API_RETRY_MAX_WAIT", "0")
+    result = run_module(heroku_app, {"app": "a", "maintenance": True})
+    assert result["failed"] is True and len(heroku.requests("PATCH", "/apps/a")) == 3 and app.maintenance is False
