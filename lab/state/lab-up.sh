@@ -53,4 +53,16 @@ dsn="postgresql://appops_state:${password}@127.0.0.1:${pg_port}/appops_state"
 if [[ ! -f "${dsn_file}" || "$(cat "${dsn_file}")" != "${dsn}" ]]; then
     (umask 077 && printf '%s\n' "${dsn}" >"${dsn_file}.new" && mv "${dsn_file}.new" "${dsn_file}")
 fi
+
+# Also export it in lab/cli.env (written by lab/emulators/lab-up.sh, which runs before this
+# component): the line is replaced in place, keeping the file's mode, so the lab CLI, the tests
+# and a shell that sources the file all see the same DSN.
+cli_env="$(readlink -f "${repo}/lab/cli.env" 2>/dev/null || true)"
+if [[ -n "${cli_env}" && -f "${cli_env}" ]] && ! grep -qxF "APPOPS_STATE_DSN=${dsn}" "${cli_env}"; then
+    grep -v '^APPOPS_STATE_DSN=' "${cli_env}" >"${cli_env}.state-new" || true
+    printf 'APPOPS_STATE_DSN=%s\n' "${dsn}" >>"${cli_env}.state-new"
+    chmod --reference="${cli_env}" "${cli_env}.state-new"
+    mv "${cli_env}.state-new" "${cli_env}"
+fi
+
 echo "lab-up: state PostgreSQL on 127.0.0.1:${pg_port}, DSN in ${dsn_file}"

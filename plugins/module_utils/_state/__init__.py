@@ -118,3 +118,20 @@ def open_backend(kind: str, dsn: str | None = None, state_dir: str | None = None
 
 def backend_from_params(params: t.Mapping[str, t.Any], lock_path: str | None = None) -> StateBackend:
     return open_backend(params["backend"], params.get("dsn"), params.get("state_dir"), lock_path)
+
+
+def exit_with_backend(module: t.Any, what: str, work: t.Callable[[StateBackend], dict[str, t.Any]],
+                      lock_path: str | None = None) -> None:
+    """Open the backend of the module's options, run work with it, close it, exit with the result.
+
+    `what` names the state in a failure message ("lock of micmap-api"); the DSN never appears.
+    """
+    try:
+        backend = backend_from_params(module.params, lock_path=lock_path)
+        try:
+            result = work(backend)
+        finally:
+            backend.close()
+    except (StateError, OSError) as error:
+        module.fail_json(msg=f"{what}: {error}")
+    module.exit_json(**result)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 import typing as t
 
@@ -26,15 +23,6 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> t.Iterator[t.Any]:
         store = open_backend("postgres", dsn=request.getfixturevalue("state_dsn"))
     yield store
     store.close()
-
-
-def killed_process_identity() -> dict[str, t.Any]:
-    """The identity of a controller process that was killed with SIGKILL and is gone."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    identity = _lock.process_identity(child.pid)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    return identity
 
 
 def test_a_free_lock_is_taken_and_records_its_holder(backend):
@@ -58,8 +46,8 @@ def test_a_live_holder_is_refused_with_its_name_procedure_and_since(backend):
     assert backend.read_lock("app")["token"] == "t1"
 
 
-def test_a_holder_killed_with_sigkill_is_taken_over_without_flags(backend):
-    dead = killed_process_identity()
+def test_a_holder_killed_with_sigkill_is_taken_over_without_flags(backend, killed_controller):
+    dead = killed_controller()
     backend.acquire("app", "restore", "alice@box", "t1", 3600, controller=dead)
     taken = backend.acquire("app", "restore", "bob@box", "t2", 3600, controller=_lock.process_identity(os.getpid()))
     assert taken["changed"] is True
@@ -76,8 +64,8 @@ def test_a_reused_pid_counts_as_gone(backend):
     assert "another process" in taken["taken_over_reason"]
 
 
-def test_a_holder_on_another_host_is_not_judged_by_its_pid(backend):
-    elsewhere = dict(killed_process_identity(), host="awx-job-1234")
+def test_a_holder_on_another_host_is_not_judged_by_its_pid(backend, killed_controller):
+    elsewhere = dict(killed_controller(), host="awx-job-1234")
     backend.acquire("app", "restore", "alice@awx", "t1", 3600, controller=elsewhere)
     with pytest.raises(_lock.LockHeld):
         backend.acquire("app", "restore", "bob@box", "t2", 3600)

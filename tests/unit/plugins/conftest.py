@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import typing as t
 import uuid
@@ -20,7 +22,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
+
+REPO = Path(__file__).resolve().parents[3]
 LAB_DIR = Path(os.environ.get("APPOPS_LAB_DIR", REPO / ".lab"))
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -93,3 +97,17 @@ def state_dsn(state_server_dsn: str) -> t.Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP SCHEMA {schema} CASCADE")
         admin.close()
+
+
+@pytest.fixture
+def killed_controller() -> t.Callable[[], dict[str, t.Any]]:
+    """Makes the identity of a controller process that was killed with SIGKILL and is gone."""
+
+    def make() -> dict[str, t.Any]:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        identity = _lock.process_identity(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        return identity
+
+    return make
