@@ -11,20 +11,28 @@ module: app_lock
 short_description: Take or release the per-app lock that serialises destructive procedures
 version_added: 0.1.0
 description:
-  - Creates a lock file atomically (C(O_EXCL)) on the app host holding the holder (user@host), the
-    procedure, since when and a token.
-  - A second run on the same app fails with a message naming the holder and since when, unless the
-    lock is older than O(max_age), in which case the stale lock is reported and taken over.
+  - Takes the app's lock in the state backend (O(backend)), holding the holder (user@host), the
+    controller process of the run (O(controller)), the procedure, since when, a lease and a token.
+  - With O(backend=local) the lock is a file (O(path), or C(lock.json) in O(state_dir)) written whole
+    and linked into place atomically; with O(backend=postgres) it is a row of the O(dsn) database,
+    taken with one atomic statement, so runs on different controllers see each other's lock.
+  - A second run on the same app fails with a message naming the holder, the procedure and since
+    when, unless the holder is provably gone (its controller process, on the same host, has ended)
+    or its lease expired (no heartbeat for O(max_age) seconds); that lock is taken over without
+    further options and returned as RV(taken_over_from), so the run can read the journal of the run
+    that held it (M(appops.runbooks.app_run_journal)).
   - The run that holds the lock may acquire it again with the same O(token) (re-entrant).
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
+  - appops.runbooks.state_backend
   - ansible.builtin.action_common_attributes
 options:
   path:
-    description: Lock file path on the app host. Its directory is created when missing.
+    description:
+      - Lock file path, for O(backend=local). Defaults to C(lock.json) in O(state_dir). Its directory is
+        created when missing.
     type: path
-    required: true
   app:
     description: App name, used in messages and stored in the lock.
     type: str
@@ -41,6 +49,12 @@ options:
   holder:
     description: Who holds the lock. Defaults to the remote user and host name.
     type: str
+  controller:
+    description:
+      - The long-lived controller process of the run (C(host), C(boot_id), C(pid), C(start)), as the
+        P(appops.runbooks.controller_process#lookup) lookup returns it. Stored in the lock, so that the
+        next run on the same host can tell that this run is gone.
+    type: dict
   token:
     description:
       - Identifies the run. Acquiring with the token of the current lock succeeds without change;
@@ -49,10 +63,12 @@ options:
     type: str
   max_age:
     description:
-      - Seconds after which a lock counts as stale and is taken over, counted from when it was taken
-        or, if later, from when its holder last marked it alive (C(alive_at), written by the
-        O(appops.runbooks.compose_postgres_db#module:lock_path) and
+      - The lease in seconds stored with the lock; a lock nobody marked alive for longer than its
+        lease is taken over, counted from when it was taken or, if later, from its last heartbeat
+        (written by the O(appops.runbooks.compose_postgres_db#module:lock_path) and
         O(appops.runbooks.heroku_pg_backup#module:lock_path) heartbeats during long steps).
+      - When taking a lock, a lock older than this is taken over too, whatever its own lease; V(0) takes
+        over any lock of another run.
     type: int
     default: 7200
   force:
@@ -60,14 +76,10 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode; no file is written then.
+  - Supports check mode; nothing is written then.
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -76,6 +88,7 @@ EXAMPLES = r"""
     path: /srv/coffee-tracker/.appops/lock.json
     app: coffee-tracker
     procedure: restore
+    controller: "{{ lookup('appops.runbooks.controller_process') }}"
   register: lock
 
 - name: Release it
@@ -84,6 +97,14 @@ EXAMPLES = r"""
     app: coffee-tracker
     state: absent
     token: "{{ lock.token }}"
+
+- name: Take the lock of a Heroku app in the shared state database (from the controller)
+  appops.runbooks.app_lock:
+    backend: postgres
+    dsn: "{{ lookup('ansible.builtin.env', 'APPOPS_STATE_DSN') }}"
+    app: micmap-api
+    procedure: restore
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -95,13 +116,22 @@ lock:
   description: The lock now in place (acquire) or the one removed (release).
   returned: always
   type: dict
-  sample: {"app": "coffee-tracker", "holder": "ops@host", "procedure": "restore", "since": "2025-01-01T00:00:00Z", "token": "0f3c"}
+  sample: {"app": "coffee-tracker", "holder": "ops@host", "procedure": "restore", "since": "2025-01-01T00:00:00Z",
+           "lease": 7200, "token": "0f3c", "controller": {"host": "awx-1", "pid": 41, "start": 8812, "boot_id": "9a1"}}
 reentrant:
   description: Whether the lock was already held with this token.
   returned: state=present
   type: bool
+taken_over_from:
+  description: The lock of a gone or expired holder that was replaced, with its token; null otherwise.
+  returned: state=present
+  type: dict
+taken_over_reason:
+  description: Why that lock could be taken over (its controller process is gone, its lease expired).
+  returned: state=present
+  type: str
 stale_taken_over:
-  description: The stale lock that was replaced, if any.
+  description: The same as RV(taken_over_from) (the name of earlier versions).
   returned: state=present
   type: dict
 held_by_other:
@@ -118,6 +148,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
+from ansible_collections.appops.runbooks.plugins.module_utils._state import (STATE_ARGUMENT_SPEC, StateBackend,
+                                                                             exit_with_backend)
 
 
 def default_holder() -> str:
@@ -128,63 +160,73 @@ def default_holder() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def ensure_directory(path: str) -> None:
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, mode=0o755, exist_ok=True)
+def check_acquire(module: AnsibleModule, backend: StateBackend, token: str) -> dict[str, t.Any]:
+    """What acquiring would do, judged the same way, with nothing written."""
+    params = module.params
+    current = backend.read_lock(params["app"])
+    mine = bool(current) and current.get("token") == token
+    reason = None
+    if current and not mine:
+        reason = _lock.takeover_reason(current, _lock.utc_now(), params["max_age"])
+        if reason is None:
+            module.fail_json(msg=_lock.describe(params["app"], current), lock=current)
+    return {"changed": not mine, "token": token, "lock": current or {}, "reentrant": mine,
+            "taken_over_from": current if reason else None, "stale_taken_over": current if reason else None,
+            "taken_over_reason": reason}
 
 
-def run_acquire(module: AnsibleModule) -> dict[str, t.Any]:
+def run_acquire(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
     params = module.params
     token = params["token"] or _lock.new_token()
-    holder = params["holder"] or default_holder()
     if module.check_mode:
-        current = _lock.read_lock(params["path"])
-        if current and current.get("token") != token and _lock.lock_age_seconds(current, _lock.utc_now()) <= params["max_age"]:
-            module.fail_json(msg=_lock.describe(params["app"], current), lock=current)
-        return {"changed": current is None or current.get("token") != token, "token": token, "lock": current or {},
-                "reentrant": bool(current and current.get("token") == token), "stale_taken_over": None}
-    ensure_directory(params["path"])
+        return check_acquire(module, backend, token)
+    holder = params["holder"] or default_holder()
     try:
-        result = _lock.acquire(params["path"], params["app"], params["procedure"], holder, token, params["max_age"])
+        result = backend.acquire(params["app"], params["procedure"], holder, token, params["max_age"],
+                                 controller=params["controller"])
     except _lock.LockHeld as held:
-        module.fail_json(msg=f"{held}; refusing to run {params['procedure']} while it is held (if that run was "
-                             f"killed and is gone, take the lock over with max_age=0; in the playbooks "
-                             f"-e common_lock_max_age=0)", lock=held.holder)
+        module.fail_json(msg=f"{held}; refusing to run {params['procedure']} while it is held (the lock is "
+                             f"taken over by itself once that run's controller process is gone or its lease "
+                             f"ends; to take it over now, max_age=0, in the playbooks -e common_lock_max_age=0)",
+                         lock=held.holder)
     result["token"] = token
-    if result["stale_taken_over"]:
-        stale = result["stale_taken_over"]
-        module.warn(f"Took over a stale lock on {params['app']}: {_lock.describe(params['app'], stale)}")
+    previous = result["taken_over_from"]
+    if previous:
+        module.warn(f"Took over a stale lock on {params['app']} because {result['taken_over_reason']}: "
+                    f"{_lock.describe(params['app'], previous)}, run token {previous.get('token')}")
     return result
 
 
-def run_release(module: AnsibleModule) -> dict[str, t.Any]:
+def run_release(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
     params = module.params
     if module.check_mode:
-        current = _lock.read_lock(params["path"])
+        current = backend.read_lock(params["app"])
         mine = bool(current) and (params["force"] or current.get("token") == params["token"])
         return {"changed": mine, "lock": current or {}, "held_by_other": None if mine else current}
-    result = _lock.release(params["path"], params["token"] or "", params["force"])
+    result = backend.release(params["app"], params["token"] or "", params["force"])
     return {"changed": result["changed"], "lock": result["released"] or {}, "held_by_other": result["held_by_other"]}
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            STATE_ARGUMENT_SPEC,
+            path=dict(type="path"),
             app=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             procedure=dict(type="str", default="unknown"),
             holder=dict(type="str"),
+            controller=dict(type="dict"),
             token=dict(type="str", no_log=False),
             max_age=dict(type="int", default=7200),
             force=dict(type="bool", default=False),
         ),
+        required_if=[("backend", "local", ("path", "state_dir"), True)],
         supports_check_mode=True,
     )
-    if module.params["state"] == "present":
-        module.exit_json(**run_acquire(module))
-    module.exit_json(**run_release(module))
+    run = run_acquire if module.params["state"] == "present" else run_release
+    exit_with_backend(module, f"lock of {module.params['app']}", lambda backend: run(module, backend),
+                      lock_path=module.params["path"])
 
 
 if __name__ == "__main__":

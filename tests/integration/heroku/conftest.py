@@ -117,12 +117,51 @@ def emulator_up() -> str:
     return API
 
 
+def state_dsn() -> str:
+    """The DSN of the lab's state PostgreSQL, as the lab inventory finds it."""
+    dsn_file = LAB_DIR / "state" / "dsn"
+    return os.environ.get("APPOPS_STATE_DSN") or (dsn_file.read_text(encoding="utf-8").strip() if dsn_file.exists() else "")
+
+
+def state_query(sql: str, args: tuple[t.Any, ...] = ()) -> list[tuple[t.Any, ...]]:
+    """Rows of the lab's state database (the lock rows and run journal of the Heroku apps)."""
+    connection = psycopg2.connect(state_dsn())
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('appops_locks') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return []
+            cursor.execute(sql, args)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+def state_lock(app: str) -> tuple[t.Any, ...] | None:
+    """(holder, procedure, token) of the app's lock row in the state database, None when free."""
+    rows = state_query("SELECT holder, procedure, token FROM appops_locks WHERE app = %s", (app,))
+    return rows[0] if rows else None
+
+
+@pytest.fixture(scope="session")
+def state_up() -> str:
+    if not state_dsn():
+        started = subprocess.run(["bash", str(REPO / "lab" / "state" / "lab-up.sh")], capture_output=True, text=True,
+                                 check=False, timeout=300, env=dict(os.environ, APPOPS_LAB_DIR=str(LAB_DIR)))
+        assert started.returncode == 0, f"lab/state/lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
+    psycopg2.connect(state_dsn(), connect_timeout=3).close()
+    return state_dsn()
+
+
 @pytest.fixture
-def emulator(emulator_up: str) -> t.Iterator[Emulator]:
+def emulator(emulator_up: str, state_up: str) -> t.Iterator[Emulator]:
     """A freshly reset emulator, and no lock or cached download left by an earlier test."""
     lab = Emulator()
     lab.reset()
     shutil.rmtree(LAB_DIR / "heroku-apps", ignore_errors=True)
+    # The Heroku apps keep their lock in the state database (inventories/lab/group_vars).
+    state_query("DELETE FROM appops_locks")
     yield lab
     lab.clear_faults()
 

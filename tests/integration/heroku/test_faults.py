@@ -14,9 +14,9 @@ import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
     API,
-    LAB_DIR,
     lab_token,
     source_tarball,
+    state_lock,
 )
 
 pytestmark = pytest.mark.integration
@@ -175,7 +175,7 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
     state = emulator.state(PROD)
     assert state["maintenance"] is False, "maintenance was left on after the outage"
     assert [t for t in state["transfers"] if t["to_type"] == "pg_restore"] == [], "a restore started"
-    assert not (LAB_DIR / "heroku-apps" / PROD / "lock.json").exists(), "the lock was not released"
+    assert state_lock(PROD) is None, "the lock was not released"
 
 
 def test_no_secret_in_verbose_output(emulator, playbook, tmp_path):

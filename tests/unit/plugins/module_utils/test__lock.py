@@ -18,7 +18,8 @@ def test_acquire_creates_the_lock_file_with_holder_and_token(tmp_path):
     result = _lock.acquire(path, "coffee-tracker", "restore", "ops@host", "t1", 3600, now=NOW)
     assert result["changed"] is True
     on_disk = json.loads(open(path, encoding="utf-8").read())
-    assert on_disk == {"app": "coffee-tracker", "holder": "ops@host", "procedure": "restore",
+    # The lease is the holder's max_age: every other run reads when the lock expires from it.
+    assert on_disk == {"app": "coffee-tracker", "holder": "ops@host", "lease": 3600, "procedure": "restore",
                        "since": "2025-01-01T12:00:00Z", "token": "t1"}
 
 
@@ -76,11 +77,23 @@ def test_a_fresh_lock_that_replaced_the_stale_one_is_put_back(tmp_path, monkeypa
     assert os.listdir(tmp_path) == ["lock.json"]
 
 
-def test_unreadable_lock_counts_as_stale(tmp_path):
+def test_unreadable_lock_counts_as_stale_once_its_mtime_is_old(tmp_path):
     path = tmp_path / "lock.json"
     path.write_text("{half", encoding="utf-8")
+    old = (NOW - datetime.timedelta(minutes=5)).timestamp()
+    os.utime(path, (old, old))
     result = _lock.acquire(str(path), "app", "restore", "bob@box", "t2", 3600, now=NOW)
     assert result["stale_taken_over"]["holder"] == "unknown"
+    assert "unreadable" in result["taken_over_reason"]
+
+
+def test_unreadable_lock_with_a_recent_mtime_is_held(tmp_path):
+    # A writer of an older version (create, then write) may be between the two: not stale yet.
+    path = tmp_path / "lock.json"
+    path.write_text("{half", encoding="utf-8")
+    with pytest.raises(_lock.LockHeld):
+        _lock.acquire(str(path), "app", "restore", "bob@box", "t2", 3600)
+    assert path.read_text(encoding="utf-8") == "{half"
 
 
 def test_release_only_removes_own_lock(tmp_path):

@@ -1,0 +1,125 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Heroku apps of the lab keep their lock in the lab's state PostgreSQL (postgres backend).
+
+Two controllers are two HOME directories with state folders of their own (as two AWX jobs in
+two execution-environment containers): they share nothing but the state database, and still
+see each other's lock. The restores are slowed by the emulator's transfer delay so that they
+overlap for certain.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
+    API,
+    REPO,
+    ROUTER,
+    Run,
+    run_playbook,
+    state_lock,
+    state_query,
+)
+
+PROD = "sc-mvp-production"
+
+
+def controller(home: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment and extra vars of a controller with its own HOME and state folder."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {"HOME": str(home)}, {"app_state_dir": str(home / ".appops" / PROD)}
+
+
+def restores_started(emulator: t.Any) -> list[dict[str, t.Any]]:
+    return [t for t in emulator.state(PROD)["transfers"] if t["to_type"] == "pg_restore"]
+
+
+def wait_for_lock(procedure: str, timeout: float = 120) -> dict[str, t.Any]:
+    """The app's lock row (holder, procedure, token) once a run of procedure holds it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lock = state_lock(PROD)
+        if lock is not None and lock[1] == procedure:
+            return {"holder": lock[0], "procedure": lock[1], "token": lock[2]}
+        time.sleep(0.2)
+    raise AssertionError(f"no {procedure} lock on {PROD} after {timeout} s")
+
+
+def test_two_restores_from_two_controllers_at_once_one_runs(emulator, tmp_path):
+    emulator.knobs(PROD, transfer_delay_ms=6000)
+    runs: dict[str, Run] = {}
+    start = threading.Barrier(2)
+
+    def restore(name: str) -> None:
+        env, extra = controller(tmp_path / name)
+        start.wait()
+        runs[name] = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", **extra}, env=env)
+
+    threads = [threading.Thread(target=restore, args=(name,)) for name in ("awx-job-1", "awx-job-2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    finished = sorted(runs.values(), key=lambda run: run.rc)
+    assert [run.rc == 0 for run in finished] == [True, False], [run.output[-2000:] for run in finished]
+    done, refused = finished
+    assert "RESTORED sc-mvp-production from backup b001" in done.output
+    assert f"{PROD} is locked by" in refused.output and "(procedure restore) since" in refused.output
+    assert "refusing to run restore" in refused.output
+    assert len(restores_started(emulator)) == 1, "exactly one restore reached the database"
+    assert emulator.state(PROD)["maintenance"] is False
+    assert state_lock(PROD) is None, "the winner released the lock"
+    # Neither controller wrote a lock into its own folder: the lock lived only in the database.
+    assert not list(tmp_path.glob("*/.appops/*/lock.json"))
+
+
+def test_a_backup_during_a_restore_is_refused_naming_the_restore(emulator, tmp_path):
+    emulator.knobs(PROD, transfer_delay_ms=8000)
+    env, extra = controller(tmp_path / "awx-job-1")
+    results: dict[str, Run] = {}
+    restorer = threading.Thread(target=lambda: results.update(restore=run_playbook(
+        "restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", **extra}, env=env)))
+    restorer.start()
+    holder = wait_for_lock("restore")["holder"]
+    other_env, other_extra = controller(tmp_path / "awx-job-2")
+    backup = run_playbook("backup.yml", PROD, other_extra, env=other_env)
+    restorer.join(600)
+    assert backup.rc != 0
+    assert f"{PROD} is locked by {holder}" in backup.output and "(procedure restore) since" in backup.output
+    assert "refusing to run backup" in backup.output
+    assert results["restore"].rc == 0, results["restore"].output[-3000:]
+    assert len(restores_started(emulator)) == 1
+    assert state_lock(PROD) is None
+
+
+def test_the_lock_of_a_controller_killed_with_sigkill_is_taken_over_without_flags(emulator, tmp_path):
+    emulator.knobs(PROD, transfer_delay_ms=8000)
+    env, extra = controller(tmp_path / "controller")
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+                       ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HEROKU_API_URL=API, HEROKU_ROUTER_URL=ROUTER, **env)
+    environment.pop("HEROKU_API_KEY", None)
+    killed = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab" / "hosts.yml"),
+         str(REPO / "playbooks" / "restore.yml"), "-l", PROD, "-e", f"confirm={PROD} backup_id=b001",
+         "-e", f"app_state_dir={extra['app_state_dir']}"],
+        cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    dead_token = wait_for_lock("restore")["token"]
+    os.killpg(killed.pid, signal.SIGKILL)  # the controller and its workers die at once
+    killed.wait(30)
+    assert (state_lock(PROD) or ())[2:] == (dead_token,), "the killed run's lock stays behind"
+
+    emulator.knobs(PROD, transfer_delay_ms=0)
+    # Same host, no -e common_lock_max_age=0: the holder's process is gone, so the lock is taken over.
+    backup = run_playbook("backup.yml", PROD, extra, env=env)
+    assert backup.rc == 0, backup.output[-3000:]
+    assert "Took over a stale lock on sc-mvp-production because its controller process" in backup.output
+    assert "is gone" in backup.output and f"run token {dead_token}" in backup.output
+    assert state_lock(PROD) is None
+    assert state_query("SELECT count(*) FROM appops_locks WHERE token = %s", (dead_token,)) == [(0,)]
