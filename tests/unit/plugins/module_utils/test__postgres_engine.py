@@ -169,3 +169,13 @@ def test_otherwise_the_restore_is_one_pg_restore(perl, jobs, min_rows, note):
                                    "/backups/b/main.dump"]
     # The TOC is only read when a table could be split.
     assert len(docker.commands) == (2 if jobs > 1 and min_rows else 1)
+
+
+def test_a_marker_written_is_read_back_whole(tmp_path):
+    store = marker.MarkerFile(str(tmp_path / "restore-main.json"))
+    written = marker.new_marker("20250101T020000Z", "d" * 64,
+                                {"xid": "7342", "tables": {"public.a": {"oid": 1, "rows": 3, "newer": 0}}}, "e" * 32)
+    store.write(written)
+    assert store.read() == written
+    assert set(written) == {"backup_id", "sha256", "restored_at", "xid", "tables", "schema"}
+    assert not list(tmp_path.glob("*.tmp-*"))
