@@ -9,6 +9,7 @@ import json
 import typing as t
 
 import pytest
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -16,6 +17,10 @@ def run_module(module: t.Any, args: dict[str, t.Any], check_mode: bool = False) 
     arguments = dict(args)
     arguments["_ansible_check_mode"] = check_mode
     stdout = io.StringIO()
+    # Warnings are kept process-wide and folded together by text: an earlier in-process run's
+    # warning would hide this run's identical one.
+    module_warnings._global_warnings.clear()
+    module_warnings._global_deprecations.clear()
     with patch_module_args(arguments), contextlib.redirect_stdout(stdout):
         with pytest.raises(SystemExit):
             module.main()
