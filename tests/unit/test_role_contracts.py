@@ -15,16 +15,29 @@ from typing import Any
 import pytest
 import yaml
 
-from ansible_collections.appops.runbooks.plugins.lookup import role_contracts
-
 ROLES = pathlib.Path(__file__).resolve().parents[2] / "roles"
 ROLE_DIRS = sorted(path for path in ROLES.iterdir() if path.is_dir())
-SUMMARY = role_contracts.summarize(role_contracts.read_declarations(ROLES))
-RESULTS: dict[str, str] = SUMMARY["results"]
 
 
 def declaration(role: pathlib.Path) -> dict[str, Any]:
-    return role_contracts.read_declaration(role)
+    # Read directly for the parametrization: the lookup plugin (which imports ansible's plugin
+    # machinery) is imported only by the tests that run it, not while every test file is collected.
+    return yaml.safe_load((role / "meta" / "appops.yml").read_text(encoding="utf-8"))["appops_role"]
+
+
+@pytest.fixture(name="role_contracts")
+def role_contracts_plugin() -> Any:
+    from ansible_collections.appops.runbooks.plugins.lookup import role_contracts  # pylint: disable=import-outside-toplevel
+    return role_contracts
+
+
+@pytest.fixture(name="summary")
+def derived_summary(role_contracts: Any) -> dict[str, Any]:
+    return role_contracts.summarize(role_contracts.read_declarations(ROLES))
+
+
+def documented_results() -> dict[str, str]:
+    return declaration(ROLES / "common").get("results") or {}
 
 
 def argument_specs(role: pathlib.Path) -> dict[str, Any]:
@@ -63,8 +76,8 @@ def ids(entry: tuple[pathlib.Path, str, str | None]) -> str:
 
 
 @pytest.mark.parametrize("role", ROLE_DIRS, ids=lambda path: path.name)
-def test_every_role_declares_itself(role: pathlib.Path) -> None:
-    declared = declaration(role)
+def test_every_role_declares_itself(role: pathlib.Path, role_contracts: Any) -> None:
+    declared = role_contracts.read_declaration(role)
     assert declared.get("entry_points"), f"{role.name} declares no entry point"
     if declared["kind"] == "store":
         assert re.compile(declared["backup_id_pattern"])
@@ -88,7 +101,7 @@ def test_entry_point_has_tasks_and_a_described_argument_spec(entry: tuple[pathli
 @pytest.mark.parametrize("entry", entry_points(), ids=ids)
 def test_entry_point_result_is_documented(entry: tuple[pathlib.Path, str, str | None]) -> None:
     role, name, result = entry
-    assert result is None or RESULTS.get(result), f"{role.name}.{name}: result {result} has no documented shape"
+    assert result is None or documented_results().get(result), f"{role.name}.{name}: result {result} has no documented shape"
 
 
 @pytest.mark.parametrize("entry", entry_points(), ids=ids)
@@ -104,39 +117,39 @@ def test_the_scan_sees_results_in_blocks() -> None:
 
 
 @pytest.mark.parametrize("kind", ["platforms", "store_kinds", "cache_kinds"])
-def test_every_kind_has_its_role(kind: str) -> None:
-    assert SUMMARY[kind]
-    assert all((ROLES / name / "tasks").is_dir() for name in SUMMARY[kind])
+def test_every_kind_has_its_role(kind: str, summary: dict[str, Any]) -> None:
+    assert summary[kind]
+    assert all((ROLES / name / "tasks").is_dir() for name in summary[kind])
 
 
-def test_the_lookup_derives_what_the_roles_declare() -> None:
-    assert SUMMARY["platforms"] == ["compose", "heroku"]
-    assert SUMMARY["store_kinds"] == ["compose_postgres", "heroku_postgres", "sqlite"]
-    assert SUMMARY["cache_kinds"] == ["redis"]
-    assert SUMMARY["platform_backup_kinds"] == ["heroku_postgres"]
-    assert "maintenance_fleet" in SUMMARY["entry_points"]["heroku"]
-    assert "maintenance_fleet" not in SUMMARY["entry_points"]["compose"]
-    assert not set(SUMMARY["planned"]["platforms"]) & set(SUMMARY["platforms"])
+def test_the_lookup_derives_what_the_roles_declare(summary: dict[str, Any]) -> None:
+    assert summary["platforms"] == ["compose", "heroku"]
+    assert summary["store_kinds"] == ["compose_postgres", "heroku_postgres", "sqlite"]
+    assert summary["cache_kinds"] == ["redis"]
+    assert summary["platform_backup_kinds"] == ["heroku_postgres"]
+    assert "maintenance_fleet" in summary["entry_points"]["heroku"]
+    assert "maintenance_fleet" not in summary["entry_points"]["compose"]
+    assert not set(summary["planned"]["platforms"]) & set(summary["platforms"])
 
 
-def test_platforms_offer_the_primitives_the_skeletons_call() -> None:
+def test_platforms_offer_the_primitives_the_skeletons_call(summary: dict[str, Any]) -> None:
     # common's skeletons and the store and cache roles call these on app_platform.
     needed = {"health", "maintenance", "config_var", "deploy", "rollback"}
-    for platform in SUMMARY["platforms"]:
-        assert needed <= set(SUMMARY["entry_points"][platform]), platform
+    for platform in summary["platforms"]:
+        assert needed <= set(summary["entry_points"][platform]), platform
 
 
 @pytest.mark.parametrize("backup_id, accepted", [
     ("latest", True), ("20250101T020000Z", True), ("20250101T020000Z-2", True), ("b003", True), ("a012", True),
     ("20250101T020000Z\n", False), ("latest\n", False), ("b003\n", False), ("../../etc", False), ("b3", False),
 ])
-def test_backup_id_patterns_match_whole_values(backup_id: str, accepted: bool) -> None:
+def test_backup_id_patterns_match_whole_values(backup_id: str, accepted: bool, summary: dict[str, Any]) -> None:
     # The pattern common builds from the declared patterns (defaults/main.yml common_backup_id_pattern).
-    patterns = "|".join(sorted(set(SUMMARY["backup_id_patterns"].values())))
+    patterns = "|".join(sorted(set(summary["backup_id_patterns"].values())))
     assert bool(re.match(rf"\A(latest|{patterns})\Z", backup_id)) is accepted
 
 
-def test_a_declaration_without_a_kind_is_refused(tmp_path: pathlib.Path) -> None:
+def test_a_declaration_without_a_kind_is_refused(tmp_path: pathlib.Path, role_contracts: Any) -> None:
     (tmp_path / "meta").mkdir()
     (tmp_path / "meta" / "appops.yml").write_text("appops_role: {entry_points: {}}\n", encoding="utf-8")
     with pytest.raises(Exception, match="appops_role.kind"):
