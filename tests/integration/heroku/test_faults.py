@@ -89,8 +89,10 @@ def test_every_procedure_succeeds_on_a_flaky_api_without_duplicate_writes(emulat
 
 def test_api_unreachable_fails_clearly_and_changes_nothing(emulator, playbook):
     before = {app: emulator.state(app) for app in (STAGING, PROD)}
-    closed = {"HEROKU_API_URL": "http://127.0.0.1:9", "HEROKU_DATA_API_URL": "http://127.0.0.1:9"}
-    # Fail fast: one retry of each task, also of the maintenance switch (10 x 3 s by default).
+    # Fail fast: one retry of each request (the modules' own retries outlast 12 s, 30 s for
+    # maintenance, by default), and one of each task.
+    closed = {"HEROKU_API_URL": "http://127.0.0.1:9", "HEROKU_DATA_API_URL": "http://127.0.0.1:9",
+              "APPOPS_API_RETRIES": "1", "APPOPS_API_RETRY_MAX_WAIT": "0"}
     fast = {"heroku_task_retries": 1, "heroku_task_retry_delay": 1,
             "heroku_maintenance_retries": 1, "heroku_maintenance_retry_delay": 1}
     for procedure, app, extra in (("maintenance.yml", STAGING, {"state": "on"}),
@@ -166,9 +168,12 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
     with Relay(API) as relay:
         watcher = threading.Thread(target=break_after_maintenance_on, args=(relay,), daemon=True)
         watcher.start()
+        # The modules would outlast this outage on their own: one retry each, so the restore's
+        # next step fails and only the maintenance task's retries outlast it.
         run = playbook("restore.yml", PROD, {"confirm": PROD, "heroku_task_retries": 0,
                                              "heroku_maintenance_retries": 15, "heroku_maintenance_retry_delay": 2},
-                       env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url})
+                       env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url,
+                            "APPOPS_API_RETRIES": "1", "APPOPS_API_RETRY_MAX_WAIT": "0"})
         watcher.join(150)
     assert run.rc != 0
     assert "Restore of sc-mvp-production from b001 FAILED" in run.output and "connection failed" in run.output
@@ -176,6 +181,25 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
     assert state["maintenance"] is False, "maintenance was left on after the outage"
     assert [t for t in state["transfers"] if t["to_type"] == "pg_restore"] == [], "a restore started"
     assert state_lock(PROD) is None, "the lock was not released"
+
+
+def test_modules_outlast_an_api_outage_without_task_retries(emulator, playbook):
+    """The API is down for 8 s when maintenance is switched: no task-level retry is left, the
+    module's own (retry_max_wait, 30 s for maintenance) outlasts the outage."""
+    outage_s = 8
+    assert emulator.state(STAGING)["maintenance"] is False
+
+    with Relay(API) as relay:
+        relay.broken.set()
+        threading.Timer(outage_s, relay.broken.clear).start()
+        started = time.monotonic()
+        run = playbook("maintenance.yml", STAGING, {"state": "on", "heroku_task_retries": 0,
+                                                    "heroku_maintenance_retries": 0},
+                       env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url})
+        took = time.monotonic() - started
+    assert run.rc == 0, run.raw[-4000:]
+    assert took >= outage_s, "the run ended before the outage did"
+    assert emulator.state(STAGING)["maintenance"] is True
 
 
 def test_no_secret_in_verbose_output(emulator, playbook, tmp_path):
