@@ -75,10 +75,7 @@ class ApiHandler(BaseHandler):
             raise VercelError(403, "forbidden", "Not authorized: you are not a member of this team")
         with lab.lock:
             faults = lab.faults
-            burst = faults.rate_limit_burst > 0
-            if burst:
-                faults.rate_limit_burst -= 1
-            fail = faults.error_rate > 0 and faults.rng.random() < faults.error_rate
+            burst, fail = faults.draw()
             latency = faults.latency_ms
         if latency:
             time.sleep(latency / 1000.0)

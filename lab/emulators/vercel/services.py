@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
@@ -17,7 +15,7 @@ from heroku import REDIS_PORT
 from heroku import database as pg
 from heroku import services as base
 
-from . import API_PORT, LAB_TOKEN, REPO_ROOT, TEAM_ID, api_url, state_dir
+from . import API_PORT, LAB_TOKEN, TEAM_ID, api_url, state_dir
 
 MYSETLIST_DB = "mysetlist"
 ServiceError = base.ServiceError
@@ -92,22 +90,7 @@ def emulator_healthy() -> bool:
 
 
 def start_emulator(extra_args: list[str]) -> None:
-    if emulator_healthy():
-        return
-    if base.port_open(API_PORT):
-        raise ServiceError(f"port {API_PORT} is taken by something that is not a healthy emulator")
-    state_dir().mkdir(parents=True, exist_ok=True)
-    log = (state_dir() / "emulator.log").open("ab")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    process = subprocess.Popen([sys.executable, "-m", "vercel", "serve", *extra_args], stdout=log, stderr=log,
-                               stdin=subprocess.DEVNULL, env=env, cwd=str(REPO_ROOT), start_new_session=True)
-    _pidfile().write_text(str(process.pid))
-    try:
-        base._wait_for(lambda: emulator_healthy() or process.poll() is not None, 60, "the Vercel emulator")
-    except ServiceError:
-        raise ServiceError(f"emulator did not answer; see {state_dir() / 'emulator.log'}") from None
-    if process.poll() is not None:
-        raise ServiceError(f"emulator exited with {process.returncode}; see {state_dir() / 'emulator.log'}")
+    base.start_module("vercel", state_dir(), API_PORT, emulator_healthy, "the Vercel emulator", extra_args)
 
 
 def stop_emulator() -> None:
