@@ -8,6 +8,7 @@ moments have passed, and finishes promote/rollback jobs, so an emulator restart 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -272,7 +273,6 @@ class Lab:
         """A queued knob outcome first, then a ``lab.json`` in the file set, else a good build."""
         if self.knobs.next_builds:
             return self.knobs.next_builds.pop(0)
-        import json
         for item in source.get("files", []):
             if item["file"] == "lab.json" and item.get("data"):
                 try:

@@ -16,7 +16,7 @@ from .lab import Lab, VercelError
 from .lab_api import LabApi
 from .rest_api import RestApi
 
-# Per-endpoint limits per minute (Vercel's documented Hobby figures where it gives one).
+# Per-endpoint limits per minute: lab defaults (the spec gives no figures), moved with /__lab/rate-limit.
 DEFAULT_LIMITS = {"POST /v13/deployments": 120, "POST /v10/projects/{idOrName}/env": 120,
                   "PATCH /v9/projects/{idOrName}/env/{id}": 120, "DELETE /v9/projects/{idOrName}/env/{id}": 120,
                   "POST /v10/projects/{projectId}/promote/{deploymentId}": 60,
