@@ -113,7 +113,7 @@ def test_promote_and_rollback_cost_no_build_and_keep_old_env(vercel: requests.Se
 
 def test_daily_build_quota(vercel: requests.Session) -> None:
     knobs(daily_build_quota=3, build_ms=0, queue_ms=0)
-    for _ in range(3):
+    for _round in range(3):
         deploy(vercel, MYSETLIST)
     refused = vercel.post(f"{API}/v13/deployments?forceNew=1&{T}", json={"name": MYSETLIST,
                                                                          "gitSource": {"ref": "main"}})
@@ -124,7 +124,7 @@ def test_daily_build_quota(vercel: requests.Session) -> None:
 
 def test_hobby_quota_is_one_hundred(vercel: requests.Session) -> None:
     knobs(build_ms=0, queue_ms=0)
-    for _ in range(100):
+    for _round in range(100):
         deploy(vercel, MYSETLIST)
     refused = vercel.post(f"{API}/v13/deployments?forceNew=1&{T}", json={"name": MYSETLIST,
                                                                          "gitSource": {"ref": "main"}})
@@ -135,7 +135,7 @@ def test_rate_limit_headers_and_429(vercel: requests.Session) -> None:
     first = vercel.get(f"{API}/v2/user")
     assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(first.headers)
     requests.post(f"{API}/__lab/rate-limit", json={"limits": {"GET /v2/user": 2}}, timeout=5)
-    answers = [vercel.get(f"{API}/v2/user") for _ in range(3)]
+    answers = [vercel.get(f"{API}/v2/user") for _round in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[1].headers["X-RateLimit-Remaining"] == "0"
     assert answers[2].json()["error"]["limit"]["total"] == 2 and "Retry-After" in answers[2].headers
@@ -145,7 +145,7 @@ def test_rate_limit_headers_and_429(vercel: requests.Session) -> None:
 def test_fault_knobs_and_request_log(vercel: requests.Session) -> None:
     seq = requests.get(f"{API}/__lab/health", timeout=5).json()["last_request_seq"]
     requests.post(f"{API}/__lab/faults", json={"rate_limit_burst": 2}, timeout=5)
-    assert [vercel.get(f"{API}/v2/user").status_code for _ in range(3)] == [429, 429, 200]
+    assert [vercel.get(f"{API}/v2/user").status_code for _round in range(3)] == [429, 429, 200]
     requests.post(f"{API}/__lab/faults", json={"error_rate": 1.0, "error_status": 503}, timeout=5)
     assert vercel.get(f"{API}/v2/user").status_code == 503
     log = requests.get(f"{API}/__lab/requests?since={seq}", timeout=5).json()
@@ -154,7 +154,7 @@ def test_fault_knobs_and_request_log(vercel: requests.Session) -> None:
 
 def test_pagination_with_until(vercel: requests.Session) -> None:
     knobs(build_ms=0, queue_ms=0)
-    for _ in range(4):
+    for _round in range(4):
         deploy(vercel, MYSETLIST)
     project = project_state(MYSETLIST)["id"]
     seen, until = [], None
@@ -214,11 +214,12 @@ def test_host_header_routing_and_state_survives_restart(vercel: requests.Session
     env = next(e for e in project_state(FIXZIT)["envs"] if e["key"] == "NEXTAUTH_URL")
     vercel.patch(f"{API}/v9/projects/{FIXZIT}/env/{env['id']}?{T}", json={"value": "https://kept.example"})
     python = sys.executable
-    run = dict(env=lab_env(), cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
+    run = dict(cwd=REPO, capture_output=True, text=True, timeout=120)
     lab_env_pp = {**lab_env(), "PYTHONPATH": str(REPO / "lab" / "emulators")}
-    assert subprocess.run([python, "-m", "vercel", "down", "--keep-services"], **{**run, "env": lab_env_pp}).returncode == 0
+    assert subprocess.run([python, "-m", "vercel", "down", "--keep-services"], check=False, env=lab_env_pp,
+                          **run).returncode == 0
     assert subprocess.run([python, "-m", "vercel", "up", "--cli-env", str(REPO / ".lab" / "tests-vercel" / "cli.env")],
-                          **{**run, "env": lab_env_pp}).returncode == 0
+                          check=False, env=lab_env_pp, **run).returncode == 0
     kept = next(e for e in project_state(FIXZIT)["envs"] if e["key"] == "NEXTAUTH_URL")
     assert kept["value"] == "https://kept.example"
     cli_env = REPO / ".lab" / "tests-vercel" / "cli.env"

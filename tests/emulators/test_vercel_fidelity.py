@@ -87,15 +87,15 @@ CASES: list[tuple[str, str, str, Case]] = [
     ("/v10/projects/{idOrName}/env", "GET", "env list", _get(f"/v10/projects/{FIXZIT}/env?{T}")),
     ("/v10/projects/{idOrName}/env", "GET", "env list decrypted", _get(f"/v10/projects/{MYSETLIST}/env?decrypt=true&{T}")),
     ("/v10/projects/{idOrName}/env", "POST", "env create",
-     _send("POST", f"/v10/projects/{FIXZIT}/env?{T}", {"key": "NEW_VAR", "value": "1", "type": "plain",
-                                                     "target": ["production"]})),
+     _send("POST", f"/v10/projects/{FIXZIT}/env?{T}",
+           {"key": "NEW_VAR", "value": "1", "type": "plain", "target": ["production"]})),
     ("/v10/projects/{idOrName}/env", "POST", "env create many",
      _send("POST", f"/v10/projects/{FIXZIT}/env?upsert=true&{T}", [
          {"key": "A_VAR", "value": "a", "type": "encrypted", "target": ["preview"]},
          {"key": "B_VAR", "value": "b", "type": "bogus", "target": ["preview"]}])),
     ("/v10/projects/{idOrName}/env", "POST", "env create duplicate",
-     _send("POST", f"/v10/projects/{FIXZIT}/env?{T}", {"key": "FEATURE_NEW_DASHBOARD", "value": "x", "type": "plain",
-                                                     "target": ["production"]})),
+     _send("POST", f"/v10/projects/{FIXZIT}/env?{T}",
+           {"key": "FEATURE_NEW_DASHBOARD", "value": "x", "type": "plain", "target": ["production"]})),
     ("/v1/projects/{idOrName}/env/{id}", "GET", "env get", _get(f"/v1/projects/{FIXZIT}/env/{{env}}?{T}")),
     ("/v9/projects/{idOrName}/env/{id}", "PATCH", "env edit",
      _send("PATCH", f"/v9/projects/{FIXZIT}/env/{{env}}?{T}", {"value": "disabled"})),
@@ -163,12 +163,12 @@ def test_rollback_paths_answer_201(vercel: requests.Session, path: str) -> None:
 
 def test_every_served_spec_route_has_a_case(vercel: requests.Session) -> None:
     served = {(r["method"], r["path"]) for r in requests.get(f"{API}/__lab/routes", timeout=5).json()}
-    covered = {(m, p) for p, m, _, _ in CASES} | {(m, p) for _, m, p, _ in TWINS}
+    covered = {(m, p) for p, m, _name, _call in CASES} | {(m, p) for _twin, m, p, _call in TWINS}
     covered |= {("POST", p) for p in ROLLBACKS} | UNDOCUMENTED_OWN_SHAPE
     assert served - covered == set()
     spec_routes = {(r["method"], r["path"]) for r in requests.get(f"{API}/__lab/routes", timeout=5).json()
                    if r["spec"]}
-    assert {(m, p) for p, m, _, _ in CASES} == spec_routes - {("POST", p) for p in ROLLBACKS}
+    assert {(m, p) for p, m, _name, _call in CASES} == spec_routes - {("POST", p) for p in ROLLBACKS}
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/v99/nothing"), ("POST", "/v13/deployments/x/y"),
