@@ -12,10 +12,10 @@ short_description: Find, and wait for the end of, the database sessions of one r
 version_added: 0.1.0
 description:
   - Lists the sessions of C(pg_stat_activity) whose C(application_name) is C(appops-<procedure>-<run token>)
-    for O(run_token): the sessions the PostgreSQL engine opened for that run (a dump, a restore, a plan).
+    for O(run_token), that is the sessions the PostgreSQL engine opened for that run (a dump, a restore, a plan).
   - With O(wait), keeps looking until they have ended or O(wait) seconds have passed, and returns those
     still there. A restore that takes over the lock of a killed run uses it before it restores the same
-    database: a C(pg_restore) started through C(docker exec) keeps running after its client was killed.
+    database, since a C(pg_restore) started through C(docker exec) keeps running after its client was killed.
   - The database is reached as the engine reaches it, either in a Compose service with C(docker exec)
     (O(project_dir)) or from this machine with a database URL (O(url)).
 author:
