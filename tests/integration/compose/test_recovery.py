@@ -189,3 +189,22 @@ def test_a_takeover_waits_for_the_killed_run_s_database_session(backup_with_cana
     assert f"RESTORED {APP} from backup {backup_id}" in rerun.text
     assert canary_present(kept) == (True, True) and canary_present(later) == (False, False)
     assert not MAINTENANCE.exists() and journal(token)["outcome"] == "recovered"
+
+
+def test_a_backup_refuses_to_work_over_a_killed_restore_and_names_the_re_run(lab_up):
+    """A restore killed with maintenance on and the stores not verified: a backup would copy data
+    nobody verified; it refuses, names the restore that finishes the killed one, changes nothing."""
+    token = uuid.uuid4().hex
+    backup_id = "20261201T000000Z"
+    dead_restore_record(token, backup_id, "20000101T000000Z")
+    backups_before = sorted(path.name for path in (STATE.parent / "backups").iterdir())
+    try:
+        run = run_playbook("backup")
+        assert run.rc != 0
+        assert f"refusing to run backup: restore run {token} was killed at step store_restoring:main" in run.text
+        assert f"ansible-playbook playbooks/restore.yml -l {APP} -e backup_id={backup_id}" in run.text
+        assert sorted(path.name for path in (STATE.parent / "backups").iterdir()) == backups_before
+        assert not (STATE / "lock.json").exists()
+        assert journal(token)["finished_at"] is None  # still there for the restore re-run
+    finally:
+        (RUNS / f"{token}.json").unlink(missing_ok=True)
