@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -329,8 +330,9 @@ def test_the_safety_backup_s_retention_keeps_the_backup_being_restored(lab_up, m
 
 
 def test_a_restore_that_fails_half_way_loses_nothing(module_backup, maintenance_off):
-    """pg_restore has replaced the database when the row-count check fails: the play must put
-    maintenance back, free the lock and name the safety backup, which brings the data back."""
+    """pg_restore has replaced the database when the row-count check fails: maintenance stays on
+    (nobody verified the data now served), the lock is free, and the failure gives the commands
+    that bring the data back (the safety backup) and then switch maintenance off."""
     backup_id = module_backup
     bad_id = "20000102T000000Z"
     shutil.copytree(BACKUPS / backup_id, BACKUPS / bad_id)
@@ -350,12 +352,50 @@ def test_a_restore_that_fails_half_way_loses_nothing(module_backup, maintenance_
         safety_id = re.search(r"The data as it was before is in safety backup (\S+) \(restore it with -e backup_id=\1\)",
                               run.text).group(1)
         assert canary_present(marker)[0] is False  # main was replaced by the bad backup's rows
-        assert not MAINTENANCE.exists() and not (STATE / "lock.json").exists()
+        assert "Maintenance stays ON" in run.text
+        assert MAINTENANCE.exists() and http_get("/")[0] == 503
+        assert not (STATE / "lock.json").exists()
 
-        back = run_playbook("restore", "-e", f"backup_id={safety_id}")
+        # The two commands of the message, run as they are written.
+        restore_command = re.search(r"Put the data back as it was: (ansible-playbook playbooks/restore\.yml .*?) ;",
+                                    run.text).group(1)
+        assert restore_command == f"ansible-playbook playbooks/restore.yml -l {APP} -e backup_id={safety_id}"
+        off_command = re.search(r"then switch maintenance off: (ansible-playbook playbooks/maintenance\.yml -l \S+ -e state=off)",
+                                run.text).group(1)
+        back = run_command_line(restore_command)
         assert back.rc == 0, back.output[-4000:]
         assert f"RESTORED {APP} from backup {safety_id}" in back.text
         assert canary_present(marker) == (True, True)
-        assert http_get("/health")[0] == 200
+        # The restore of the safety backup leaves maintenance as it found it: on.
+        assert MAINTENANCE.exists()
+        off = run_command_line(off_command)
+        assert off.rc == 0, off.output[-4000:]
+        assert not MAINTENANCE.exists() and http_get("/health")[0] == 200 and http_get("/")[0] == 200
     finally:
         shutil.rmtree(BACKUPS / bad_id, ignore_errors=True)
+
+
+def test_a_restore_that_fails_half_way_can_put_maintenance_back_when_asked(module_backup, maintenance_off):
+    """common_restore_failed_maintenance=restore: the same failure puts maintenance back off."""
+    bad_id = "20000103T000000Z"
+    shutil.copytree(BACKUPS / module_backup, BACKUPS / bad_id)
+    try:
+        described = manifest(bad_id)
+        described["backup_id"] = bad_id
+        {store["name"]: store for store in described["stores"]}["main"]["row_counts"]["public.coffee_logs"] += 1
+        (BACKUPS / bad_id / "manifest.json").write_text(json.dumps(described), encoding="utf-8")
+        run = run_playbook("restore", "-e", f"backup_id={bad_id}", "-e", "common_restore_failed_maintenance=restore")
+        assert run.rc != 0 and f"Restore of {APP} from {bad_id} FAILED" in run.text
+        assert "Maintenance stays ON" not in run.text
+        assert not MAINTENANCE.exists() and not (STATE / "lock.json").exists()
+        safety_id = re.search(r"safety backup (\S+) \(restore it", run.text).group(1)
+        assert run_playbook("restore", "-e", f"backup_id={safety_id}").rc == 0
+    finally:
+        shutil.rmtree(BACKUPS / bad_id, ignore_errors=True)
+
+
+def run_command_line(command: str):
+    """An ansible-playbook command line as a failure message gives it, run against the lab."""
+    words = shlex.split(command)
+    assert words[0] == "ansible-playbook" and words[2] == "-l"
+    return run_playbook(words[1], *words[4:], limit=words[3])

@@ -153,8 +153,10 @@ class Relay:
 
 
 def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
-    """The API goes away right after maintenance went on: the restore fails at its next step, and
-    the always-branch keeps trying until the API is back and puts maintenance back off."""
+    """The API goes away right after maintenance went on: the restore fails at its next step (the
+    safety backup), before any store was touched, so the always-branch keeps trying until the API
+    is back and puts maintenance back off (only a failure after a store began to be replaced
+    leaves maintenance on)."""
     outage_s = 12
 
     def break_after_maintenance_on(relay: Relay) -> None:
@@ -180,6 +182,7 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
     state = emulator.state(PROD)
     assert state["maintenance"] is False, "maintenance was left on after the outage"
     assert [t for t in state["transfers"] if t["to_type"] == "pg_restore"] == [], "a restore started"
+    assert "Maintenance stays ON" not in run.output
     assert state_lock(PROD) is None, "the lock was not released"
 
 
