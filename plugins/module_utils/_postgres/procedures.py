@@ -171,7 +171,8 @@ def run_procedure(module: t.Any, database: Postgres) -> t.NoReturn:
                 with marker_store(params) as markers:
                     result = restore(params, database, markers, module.check_mode)
     except StateError as error:
-        module.fail_json(msg=f"{where}: restore marker: {error}")
+        # The state database (the marker, or the heartbeat of a lock kept there) cannot be used.
+        module.fail_json(msg=f"{where}: state backend: {error}")
     except RowCountMismatch as error:
         module.fail_json(msg=str(error), **error.result)
     except PostgresError as error:

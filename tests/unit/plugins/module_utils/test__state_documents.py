@@ -13,6 +13,8 @@ from ansible_collections.appops.runbooks.plugins.module_utils import _backup
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres import procedures
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.marker import MarkerDocument, MarkerFile
 from ansible_collections.appops.runbooks.plugins.module_utils._state import open_backend
+from ansible_collections.appops.runbooks.plugins.modules import postgres_db
+from ansible_collections.appops.runbooks.tests.unit.plugins.modules.appops_module_runner import run_module
 
 HISTORY = {"current": {"ref": "v1.4.0", "sha": "abc123", "image": "coffee:abc123", "deployed_at": "2026-12-01T10:00:00Z"},
            "history": [{"ref": "v1.4.0", "sha": "abc123"}]}
@@ -115,3 +117,16 @@ def test_the_manifest_records_the_deployed_ref_given_as_a_history_document():
     assert _backup.deployed_from_history(HISTORY) == HISTORY["current"]
     assert _backup.deployed_from_history({}) == {} and _backup.deployed_from_history(None) == {}
     assert _backup.deployed_from_history({"current": "v1"}) == {}
+
+
+def test_a_restore_whose_state_database_cannot_be_reached_fails_before_touching_the_database(tmp_path):
+    failed = run_module(postgres_db, {
+        "url": "postgresql://app@127.0.0.1:1/app", "state": "restored", "path": str(tmp_path / "none.dump"),
+        "backup_id": "b001", "sha256": "a" * 64, "backend": "postgres", "app": "micmap-api", "marker_key": "restore-main",
+        "dsn": "postgresql://appops:s3cret-pw@127.0.0.1:1/state"})
+    assert failed["failed"] is True
+    assert "state backend: cannot connect to the state database" in failed["msg"] and "s3cret-pw" not in failed["msg"]
+    refused = run_module(postgres_db, {
+        "url": "postgresql://app@127.0.0.1:1/app", "state": "restored", "path": str(tmp_path / "none.dump"),
+        "backup_id": "b001", "sha256": "a" * 64})
+    assert refused["failed"] is True and "backend=local needs marker (a file)" in refused["msg"]
