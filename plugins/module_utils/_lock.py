@@ -141,7 +141,9 @@ def takeover_reason(lock: t.Mapping[str, t.Any], now: datetime.datetime, max_age
         return f"the lock file is unreadable and unchanged for {int(age)} s" if age > UNREADABLE_GRACE_SECONDS else None
     age = lock_age_seconds(lock, now)
     lease = effective_lease(lock, max_age)
-    if age > lease:
+    # A lease of 0 expires at once: times have whole seconds, and a heartbeat written just after
+    # `now` was read would otherwise look younger than 0 s.
+    if age > lease or lease <= 0:
         return f"its lease of {int(lease)} s expired (last alive {int(age)} s ago)"
     return dead_holder_reason(lock.get("controller"))
 
