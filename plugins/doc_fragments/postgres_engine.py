@@ -39,8 +39,19 @@ options:
   marker:
     description:
       - File of the restore marker (which backup the database holds since its last restore) on the host
-        the module runs on. Required with O(state=restored).
+        the module runs on, with O(backend=local).
+      - With O(state=restored) the marker is needed, in this file or in the document O(marker_key) of O(app)
+        in the state backend (O(backend=postgres) with O(dsn), or O(backend=local) with O(state_dir)).
     type: path
+  app:
+    description: App whose state keeps the marker document O(marker_key).
+    type: str
+  marker_key:
+    description:
+      - Name of the marker document in the app's state backend, for example V(restore-main). With
+        O(backend=postgres) every controller that reaches the state database sees it (an AWX job in
+        another container knows which backup the database holds).
+    type: str
   expected_row_counts:
     description:
       - Rows per table the restored database must hold (the backup's manifest); any difference fails.

@@ -458,7 +458,12 @@ def read_deployed(path: str | None) -> dict[str, t.Any]:
             data = json.load(handle)
     except (FileNotFoundError, ValueError):
         return {}
-    current = data.get("current") if isinstance(data, dict) else None
+    return deployed_from_history(data)
+
+
+def deployed_from_history(history: t.Any) -> dict[str, t.Any]:
+    """The deployed ref of a deploy history ({current, history}), {} when unknown."""
+    current = history.get("current") if isinstance(history, dict) else None
     if not isinstance(current, dict):
         return {}
     return {key: current.get(key) for key in ("ref", "sha", "image", "deployed_at") if key in current}

@@ -72,8 +72,16 @@ options:
     type: list
     elements: str
     default: []
+  deploy_history:
+    description:
+      - The app's deploy history (the C(deploy_history) document of its state backend, read with
+        M(appops.runbooks.app_state)); its C(current) entry is recorded as the deployed ref.
+      - Takes precedence over O(deployments_file).
+    type: dict
   deployments_file:
-    description: Deploy history file whose C(current) entry is recorded as the deployed ref.
+    description:
+      - Deploy history file whose C(current) entry is recorded as the deployed ref (the file the local
+        state backend keeps it in, C(<state_dir>/deployments.json)).
     type: path
   tool_versions:
     description: Extra tool versions to record at the top of the manifest.
@@ -239,7 +247,8 @@ def run_present(module: AnsibleModule) -> dict[str, t.Any]:
         stores=params["stores"],
         kind=params["kind"],
         created_at=backup_created_at(path),
-        deployed=_backup.read_deployed(params["deployments_file"]),
+        deployed=(_backup.deployed_from_history(params["deploy_history"]) if params["deploy_history"] is not None
+                  else _backup.read_deployed(params["deployments_file"])),
         tool_versions=params["tool_versions"],
         stores_left_out=params["stores_left_out"],
     )
@@ -337,6 +346,7 @@ def main() -> None:
             kind=dict(type="str", choices=["manual", "scheduled", "safety"], default="manual"),
             stores=dict(type="list", elements="dict", default=[]),
             stores_left_out=dict(type="list", elements="str", default=[]),
+            deploy_history=dict(type="dict"),
             deployments_file=dict(type="path"),
             tool_versions=dict(type="dict", default={}),
             keep_last=dict(type="int"),

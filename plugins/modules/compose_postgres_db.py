@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.postgres_engine
+  - appops.runbooks.state_backend
 options:
   project_dir:
     description: Directory of the Compose project (where its compose file is).

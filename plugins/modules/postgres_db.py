@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.postgres_engine
+  - appops.runbooks.state_backend
 options:
   url:
     description:

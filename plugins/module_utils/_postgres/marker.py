@@ -8,8 +8,9 @@ The only place that reads or writes it. A marker is a dict::
     {"backup_id", "sha256" (of the archive), "restored_at", "xid" (the transaction id after the
      restore), "tables": {name: {"oid", "rows", "newer"}}, "schema" (md5 of the other definitions)}
 
-``MarkerFile`` keeps it in a JSON file; a store kept elsewhere (a shared state backend) only needs
-the same two methods, ``read()`` and ``write(marker)``.
+``MarkerFile`` keeps it in a JSON file on the host the module runs on (the local state backend);
+``MarkerDocument`` keeps it as a document of the app's state backend (the postgres backend, which
+every controller reaches, so a run in another AWX container sees which backup a database holds).
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ class MarkerFile:
 
     def write(self, marker: t.Mapping[str, t.Any]) -> None:
         _backup.write_json_atomically(self.path, dict(marker))
+
+
+class MarkerDocument:
+    """A marker kept as document ``key`` of ``app`` in a state backend (_state.StateBackend)."""
+
+    def __init__(self, backend: t.Any, app: str, key: str) -> None:
+        self.backend, self.app, self.key = backend, app, key
+
+    def read(self) -> dict[str, t.Any]:
+        data = self.backend.get_document(self.app, self.key)
+        # Anything but a dict proves nothing about the database: restore again.
+        return data if isinstance(data, dict) else {}
+
+    def write(self, marker: t.Mapping[str, t.Any]) -> None:
+        self.backend.put_document(self.app, self.key, dict(marker))
 
 
 def new_marker(backup_id: str, sha256: str, fingerprint: t.Mapping[str, t.Any], schema: str) -> dict[str, t.Any]:

@@ -10,6 +10,7 @@ a module builds its runner from its own connection options, then calls ``run_pro
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
@@ -22,9 +23,15 @@ from ansible_collections.appops.runbooks.plugins.module_utils._backup import (
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.engine import Postgres
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.errors import PostgresError
-from ansible_collections.appops.runbooks.plugins.module_utils._postgres.marker import MarkerFile, MarkerStore, new_marker
+from ansible_collections.appops.runbooks.plugins.module_utils._postgres.marker import (
+    MarkerDocument,
+    MarkerFile,
+    MarkerStore,
+    new_marker,
+)
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.runners import application_name
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.sql import rows_of
+from ansible_collections.appops.runbooks.plugins.module_utils._state import STATE_ARGUMENT_SPEC, StateError, open_backend
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "state": {"type": "str", "choices": ["dumped", "restored"], "required": True},
@@ -40,9 +47,40 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "pgoptions": {"type": "str", "default": ""},
     "force": {"type": "bool", "default": False},
     "application_name": {"type": "str"},
+    # Where the marker lives: the file O(marker) (backend local), or document O(marker_key) of
+    # O(app) in the state database (backend postgres).
+    **STATE_ARGUMENT_SPEC,
+    "app": {"type": "str"},
+    "marker_key": {"type": "str", "no_log": False},
     **_lock.HEARTBEAT_ARGUMENT_SPEC,
 }
-REQUIRED_IF = [("state", "restored", ["backup_id", "sha256", "marker"])]
+REQUIRED_IF = [("state", "restored", ["backup_id", "sha256"])]
+
+
+def marker_missing(params: t.Mapping[str, t.Any]) -> str | None:
+    """What a restore lacks to find its marker in the chosen backend, None when nothing."""
+    if params["state"] != "restored" or (params["backend"] == "local" and params.get("marker")):
+        return None
+    needed = ("dsn", "app", "marker_key") if params["backend"] == "postgres" else ("state_dir", "app", "marker_key")
+    missing = [name for name in needed if not params.get(name)]
+    if not missing:
+        return None
+    if params["backend"] == "local":
+        return f"backend=local needs marker (a file), or state_dir, app and marker_key (missing {', '.join(missing)})"
+    return f"backend=postgres keeps the marker in the state database and needs {', '.join(missing)}"
+
+
+@contextlib.contextmanager
+def marker_store(params: t.Mapping[str, t.Any]) -> t.Iterator[MarkerStore]:
+    """The marker of the restore: its file, or a document of the app's state backend (closed afterwards)."""
+    if params["backend"] == "local" and params.get("marker"):
+        yield MarkerFile(params["marker"])
+        return
+    backend = open_backend(params["backend"], params.get("dsn"), params.get("state_dir"))
+    try:
+        yield MarkerDocument(backend, params["app"], params["marker_key"])
+    finally:
+        backend.close()
 
 
 def session_name(params: t.Mapping[str, t.Any], check_mode: bool) -> str:
@@ -122,12 +160,19 @@ def run_procedure(module: t.Any, database: Postgres) -> t.NoReturn:
     for secret in database.runner.secrets():
         module.no_log_values.add(secret)
     where = database.runner.describe()
+    missing = marker_missing(params)
+    if missing:
+        module.fail_json(msg=f"{where}: {missing}")
     try:
         with _lock.module_heartbeat(params, module.check_mode):
             if params["state"] == "dumped":
                 result = dump(params, database, module.check_mode)
             else:
-                result = restore(params, database, MarkerFile(params["marker"]), module.check_mode)
+                with marker_store(params) as markers:
+                    result = restore(params, database, markers, module.check_mode)
+    except StateError as error:
+        # The state database (the marker, or the heartbeat of a lock kept there) cannot be used.
+        module.fail_json(msg=f"{where}: state backend: {error}")
     except RowCountMismatch as error:
         module.fail_json(msg=str(error), **error.result)
     except PostgresError as error:

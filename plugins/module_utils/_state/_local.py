@@ -4,7 +4,8 @@
 """The local state backend: a directory on the host the modules run on.
 
     <state_dir>/lock.json             the lock (see _lock)
-    <state_dir>/documents/<key>.json  one JSON value per key
+    <state_dir>/documents/<key>.json  one JSON value per key (FILE_NAMES: the few kept where
+                                      earlier releases wrote them, so nothing moves)
     <state_dir>/runs/<token>.json     one journal record per run
 
 Every file is written whole to a temporary file and renamed into place, so a reader never
@@ -20,6 +21,14 @@ import typing as t
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._state import (
     JOURNAL_FIELDS, StateBackend, StateError, check_key)
+
+
+# Documents that lived in files of their own before the state backends: they stay where they
+# were, so a state folder written by an earlier release is read as it is.
+FILE_NAMES = {
+    "deploy_history": "deployments.json",
+    "heroku_postgres.safety_backups": os.path.join("heroku_postgres", "safety-backups.json"),
+}
 
 
 def _read_json(path: str) -> t.Any:
@@ -66,7 +75,9 @@ class LocalBackend(StateBackend):
 
     # -- documents
     def _document_path(self, key: str) -> str:
-        return self._under("documents", f"{check_key(key)}.json")
+        if check_key(key) in FILE_NAMES:
+            return self._under(FILE_NAMES[key])
+        return self._under("documents", f"{key}.json")
 
     def get_document(self, app: str, key: str) -> t.Any:
         return _read_json(self._document_path(key))

@@ -156,12 +156,14 @@ def state_up() -> str:
 
 @pytest.fixture
 def emulator(emulator_up: str, state_up: str) -> t.Iterator[Emulator]:
-    """A freshly reset emulator, and no lock or cached download left by an earlier test."""
+    """A freshly reset emulator, and no lock, shared document or cached download left by an earlier test."""
     lab = Emulator()
     lab.reset()
     shutil.rmtree(LAB_DIR / "heroku-apps", ignore_errors=True)
     # The Heroku apps keep their lock in the state database (inventories/lab/group_vars).
     state_query("DELETE FROM appops_locks")
+    # And no shared document (safety-backup list, markers) naming backups of the emulator's last life.
+    state_query("DELETE FROM appops_documents")
     yield lab
     lab.clear_faults()
 

@@ -123,3 +123,60 @@ def test_the_lock_of_a_controller_killed_with_sigkill_is_taken_over_without_flag
     assert "is gone" in backup.output and f"run token {dead_token}" in backup.output
     assert state_lock(PROD) is None
     assert state_query("SELECT count(*) FROM appops_locks WHERE token = %s", (dead_token,)) == [(0,)]
+
+
+def safety_list(app: str) -> t.Any:
+    rows = state_query("SELECT value FROM appops_documents WHERE app = %s AND key = 'heroku_postgres.safety_backups'",
+                       (app,))
+    return rows[0][0] if rows else None
+
+
+def test_a_second_controller_skips_the_first_s_safety_backup_and_sees_what_the_database_holds(emulator, tmp_path):
+    before = emulator.rows(PROD)
+    with emulator.db(PROD) as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM assignments WHERE id > 100")
+    env_a, extra_a = controller(tmp_path / "awx-job-1")
+    first = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "latest", **extra_a}, env=env_a)
+    assert first.rc == 0, first.output[-3000:]
+    assert "RESTORED sc-mvp-production from backup b001" in first.output
+    transfers = emulator.state(PROD)["transfers"]
+    assert len(transfers) == 3 and emulator.rows(PROD) == before
+    # The safety backup (b002, the damaged rows) is recorded in the state database, not in A's folder.
+    assert safety_list(PROD) == ["b002"]
+    assert not list((tmp_path / "awx-job-1").rglob("safety-backups.json"))
+
+    # Another container: its own HOME and state folder, nothing shared but the state database.
+    env_b, extra_b = controller(tmp_path / "awx-job-2")
+    second = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "latest", **extra_b}, env=env_b)
+    assert second.rc == 0, second.output[-3000:]
+    # "latest" is b001, not A's newer safety backup b002, and the database already holds it.
+    assert "already holds backup b001" in second.output
+    # Nothing changed for the app (filling this controller's own download cache is no change of it).
+    assert second.changed == 0
+    assert list((tmp_path / "awx-job-2").rglob("*.dump")), "B verified b001 from a download of its own"
+    assert emulator.state(PROD)["transfers"] == transfers, "no capture, no restore"
+    assert emulator.rows(PROD) == before and emulator.state(PROD)["maintenance"] is False
+    assert state_lock(PROD) is None
+
+
+def test_a_long_capture_marks_the_lock_row_alive_in_the_state_database(emulator, tmp_path):
+    emulator.knobs(PROD, transfer_delay_ms=6000)
+    env, extra = controller(tmp_path / "awx-job-1")
+    seen: list[tuple[t.Any, t.Any]] = []
+    results: dict[str, Run] = {}
+    backup = threading.Thread(target=lambda: results.update(run=run_playbook(
+        "backup.yml", PROD, {"app_lock_heartbeat": 1, **extra}, env=env)))
+    backup.start()
+    while backup.is_alive():
+        rows = state_query("SELECT since, alive_at FROM appops_locks WHERE app = %s AND procedure = 'backup'", (PROD,))
+        seen.extend(rows)
+        time.sleep(0.2)
+    backup.join()
+    assert results["run"].rc == 0, results["run"].output[-3000:]
+    assert seen, "the backup held a lock row in the state database"
+    since = seen[0][0]
+    beats = sorted({alive_at for _since, alive_at in seen})
+    # The capture's heartbeat (every second through a 6 s wait) moved alive_at in the database.
+    assert len(beats) >= 4, beats
+    assert (beats[-1] - since).total_seconds() >= 4
+    assert state_lock(PROD) is None

@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
+from ansible_collections.appops.runbooks.plugins.module_utils._state import open_backend
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import state_dsn
 from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import API, lab_token
 
 pytestmark = pytest.mark.integration
@@ -302,6 +304,33 @@ def test_a_long_capture_keeps_the_run_s_lock_alive(playbooks, lab_apps, tmp_path
     held = _lock.read_lock(str(lock))
     # Marked alive during the wait, not only when the module started (ansible-playbook starts in < 4 s).
     assert held["token"] == "mine" and _lock.parse_time(held["alive_at"]) >= started + datetime.timedelta(seconds=4)
+
+
+def test_a_long_capture_keeps_a_lock_kept_in_the_state_database_alive(playbooks, lab_apps):
+    """The same through lock_backend=postgres: the heartbeat moves alive_at of the lock row."""
+    dsn = state_dsn()
+    app = lab_apps.create("pgstate", kind="rails", postgres=True, rows=[3, 1, 1])
+    store = open_backend("postgres", dsn=dsn)
+    try:
+        store.acquire(app, "backup", "ops@host", "mine-pg", 7200)
+        # Last alive three hours ago: only a beat during this run can bring alive_at forward.
+        with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+            cursor.execute("UPDATE appops_locks SET alive_at = clock_timestamp() - interval '3 hours' WHERE app = %s",
+                           (app,))
+        connection.close()
+        lab_apps.knobs(app, transfer_delay_ms=6000)
+        started = datetime.datetime.now(datetime.timezone.utc)
+        run = playbooks.run([{"appops.runbooks.heroku_pg_backup": {
+            "app": app, "state": "captured", "poll_interval": 0.5, "lock_token": "mine-pg", "lock_heartbeat": 1,
+            "lock_backend": "postgres", "lock_dsn": dsn}}])
+        assert run.rc == 0 and run.last["backup"]["status"] == "succeeded", run.stdout[-2000:]
+        held = store.read_lock(app)
+        # Marked alive in the database during the wait, not only when the module started.
+        assert held["token"] == "mine-pg"
+        assert _lock.parse_time(held["alive_at"]) >= started.replace(microsecond=0) + datetime.timedelta(seconds=4)
+    finally:
+        store.release(app, "mine-pg", force=True)
+        store.close()
 
 
 def test_backup_schedule(playbooks, lab_apps):

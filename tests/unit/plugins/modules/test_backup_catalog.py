@@ -270,3 +270,15 @@ def test_a_store_written_by_another_uid_gets_its_own_private_directory(project_d
 def test_an_unknown_owner_name_fails_clearly(tmp_path):
     failed = run_module(backup_catalog, {"root": str(tmp_path / "b"), "state": "open", "owner": "no-such-user-here"})
     assert failed["failed"] is True and "no-such-user-here" in failed["msg"] and "numeric uid" in failed["msg"]
+
+
+def test_the_manifest_records_the_deployed_ref_of_the_deploy_history_document(tmp_path):
+    opened = run_module(backup_catalog, {"root": str(tmp_path / "backups"), "state": "open"})
+    stale = tmp_path / "deployments.json"
+    stale.write_text('{"current": {"ref": "v0.9.0"}}', encoding="utf-8")
+    history = {"current": {"ref": "v1.4.0", "sha": "abc123", "via": "deploy"}, "history": []}
+    finished = run_module(backup_catalog, {"root": str(tmp_path / "backups"), "app": "coffee-tracker",
+                                           "backup_id": opened["backup_id"], "deploy_history": history,
+                                           "deployments_file": str(stale)})
+    # The document (from the state backend) wins over a file; only the ref's own fields are kept.
+    assert finished["manifest"]["deployed"] == {"ref": "v1.4.0", "sha": "abc123"}
