@@ -44,6 +44,10 @@ sanity: setup ## ansible-test sanity --python 3.11 on a copy in build/
 clean: ## remove build/ (sanity copy, test reports); keeps .venv and the lab
 	rm -rf build
 
+.PHONY: vercel-cli-test
+vercel-cli-test: setup ## the real Vercel CLI (npm vercel@64.0.2) runs the runbooks against the emulator (~30 s)
+	@.venv/bin/python -m pytest tests/emulators/test_vercel_cli.py -v
+
 .PHONY: heroku-cli-test
 heroku-cli-test: setup ## the real Heroku CLI (npm heroku@11.10.0) runs the runbooks against the emulator (~2 min)
 	@.venv/bin/python -m pytest tests/emulators/test_heroku_cli.py -v

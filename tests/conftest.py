@@ -25,6 +25,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/compose/", "coffee-tracker-stack"),
     ("integration/lab/", "coffee-tracker-stack"),
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
+    # The Vercel emulator tests' own instance (18210), started and stopped by their session fixture.
+    ("emulators/test_vercel_", "vercel-test-emulator"),
     # The emulator tests' own instance (18110), started and stopped by their session fixture.
     ("emulators/", "heroku-test-emulator"),
 )

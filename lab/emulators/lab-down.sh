@@ -7,4 +7,15 @@ repo="$(cd "${here}/../.." && pwd)"
 python="${APPOPS_PYTHON:-${repo}/.venv/bin/python}"
 [[ -x "${python}" ]] || python="$(command -v python3)"
 
-PYTHONPATH="${here}" exec "${python}" -m heroku down "$@"
+emulators="${APPOPS_LAB_EMULATORS:-heroku vercel}"
+if [[ " ${emulators} " == *" vercel "* ]]; then
+    if [[ " ${emulators} " == *" heroku "* ]]; then
+        # PostgreSQL and Redis are shared: the Heroku emulator's stop takes them down.
+        PYTHONPATH="${here}" "${python}" -m vercel down --keep-services
+    else
+        PYTHONPATH="${here}" "${python}" -m vercel down "$@"
+    fi
+fi
+if [[ " ${emulators} " == *" heroku "* ]]; then
+    PYTHONPATH="${here}" "${python}" -m heroku down "$@"
+fi

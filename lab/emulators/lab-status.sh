@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Show whether the Heroku emulator answers, and where its state and logs are.
+# Show whether the lab's emulators answer, and where their state and logs are.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,3 +9,5 @@ python="${APPOPS_PYTHON:-${repo}/.venv/bin/python}"
 
 state="$(PYTHONPATH="${here}" "${python}" -m heroku status)"
 echo "heroku emulator: ${state} (API http://127.0.0.1:18100, apps http://127.0.0.1:18101/<app>/, state ${APPOPS_LAB_DIR:-${repo}/.lab}/heroku)"
+state="$(PYTHONPATH="${here}" "${python}" -m vercel status)"
+echo "vercel emulator: ${state} (API http://127.0.0.1:${VERCEL_EMU_API_PORT:-18200}, domains http://127.0.0.1:${VERCEL_EMU_DOMAIN_PORT:-18201}/<domain>/, state ${APPOPS_LAB_DIR:-${repo}/.lab}/vercel)"

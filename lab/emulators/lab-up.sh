@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the lab's API emulators (today: Heroku) on 127.0.0.1 and write lab/cli.env.
+# Start the lab's API emulators (Heroku, Vercel) on 127.0.0.1 and write lab/cli.env.
+# APPOPS_LAB_EMULATORS picks which (default "heroku vercel"); the emulator tests start one each.
 # Idempotent: a second run finds everything up and returns in about a second.
 set -euo pipefail
 
@@ -22,4 +23,12 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-PYTHONPATH="${here}" exec "${python}" -m heroku up --cli-env "${HEROKU_EMU_CLI_ENV:-${repo}/lab/cli.env}" "$@"
+emulators="${APPOPS_LAB_EMULATORS:-heroku vercel}"
+cli_env="${HEROKU_EMU_CLI_ENV:-${repo}/lab/cli.env}"
+if [[ " ${emulators} " == *" heroku "* ]]; then
+    PYTHONPATH="${here}" "${python}" -m heroku up --cli-env "${cli_env}" "$@"
+fi
+if [[ " ${emulators} " == *" vercel "* ]]; then
+    # Adds its own block to the same file (and keeps it 0600).
+    PYTHONPATH="${here}" "${python}" -m vercel up --cli-env "${VERCEL_EMU_CLI_ENV:-${cli_env}}" "$@"
+fi

@@ -81,3 +81,36 @@ def blob_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", folder
     server.shutdown()
+
+
+# --------------------------------------------------------------------------- Vercel emulator
+
+from vercel_lab_helpers import API as VERCEL_API  # noqa: E402
+from vercel_lab_helpers import TOKEN as VERCEL_TOKEN  # noqa: E402
+from vercel_lab_helpers import lab_env as vercel_lab_env  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def vercel_emulator() -> Iterator[str]:
+    """The Vercel tests' own instance, started with lab-up.sh and stopped with lab-down.sh."""
+    def script(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(REPO / "lab" / "emulators" / name)], capture_output=True, text=True,
+                              check=False, timeout=300, env=vercel_lab_env())
+
+    result = script("lab-up.sh")
+    assert result.returncode == 0, f"lab-up.sh failed:\n{result.stdout}\n{result.stderr}"
+    assert requests.get(f"{VERCEL_API}/__lab/health", timeout=5).status_code == 200
+    yield VERCEL_API
+    script("lab-down.sh")
+
+
+@pytest.fixture
+def vercel(vercel_emulator: str) -> Iterator[requests.Session]:
+    """A freshly reset Vercel lab with an authenticated session; knobs and faults cleared afterwards."""
+    reset = requests.post(f"{VERCEL_API}/__lab/reset", timeout=60)
+    assert reset.status_code == 200, reset.text
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {VERCEL_TOKEN}"
+    yield http
+    requests.delete(f"{VERCEL_API}/__lab/faults", timeout=5)
+    requests.post(f"{VERCEL_API}/__lab/rate-limit", json={}, timeout=5)

@@ -27,7 +27,8 @@ TOKEN = "appops-lab-heroku-token"
 
 def lab_env() -> dict[str, str]:
     """Environment for lab-up.sh / lab-down.sh that targets the tests' own instance."""
-    return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "HEROKU_EMU_CLI_ENV": str(CLI_ENV)}
+    return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "HEROKU_EMU_CLI_ENV": str(CLI_ENV),
+            "APPOPS_LAB_EMULATORS": "heroku"}
 
 
 SCHEMA_PATH = Path(os.environ.get("APPOPS_SHARED_DIR", REPO.parent / "shared")) / "api-specs" / "heroku" / "schema.json"

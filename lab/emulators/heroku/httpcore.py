@@ -159,6 +159,13 @@ class Faults:
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
+    def draw(self) -> tuple[bool, bool]:
+        """(a burst 429 is due, an injected error is due) for one request; the caller holds the lab lock."""
+        burst = self.rate_limit_burst > 0
+        if burst:
+            self.rate_limit_burst -= 1
+        return burst, self.error_rate > 0 and self.rng.random() < self.error_rate
+
     def to_api(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "error_rate": self.error_rate, "error_status": self.error_status,
                 "rate_limit_burst": self.rate_limit_burst, "seed": self.seed}

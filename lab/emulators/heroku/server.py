@@ -64,10 +64,7 @@ class ApiHandler(BaseHandler):
             raise ApiError(401, "unauthorized", "Invalid credentials provided.")
         with lab.lock:
             faults = lab.faults
-            burst = faults.rate_limit_burst > 0
-            if burst:
-                faults.rate_limit_burst -= 1
-            fail = faults.error_rate > 0 and faults.rng.random() < faults.error_rate
+            burst, fail = faults.draw()
         if burst:
             raise ApiError(429, "rate_limit", "Your account reached the API rate limit. Please wait a few minutes "
                                               "before making new requests", {"Retry-After": "1"})

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from . import (API_PORT, HOST, LAB_TOKEN, PG_PORT, REDIS_PORT, REPO_ROOT, api_url,
@@ -212,23 +213,30 @@ def _wait_for(check: object, timeout: float, what: str) -> None:
     raise ServiceError(f"{what} did not come up within {timeout:.0f}s")
 
 
-def start_emulator(extra_args: list[str]) -> None:
-    if emulator_healthy():
+def start_module(module: str, folder: Path, port: int, healthy: Callable[[], bool], what: str,
+                 extra_args: list[str]) -> None:
+    """Start ``python -m <module> serve`` in the background (pidfile and log in ``folder``) and wait
+    until ``healthy()``; shared by the lab's emulators."""
+    if healthy():
         return
-    if port_open(API_PORT):
-        raise ServiceError(f"port {API_PORT} is taken by something that is not a healthy emulator")
-    state_dir().mkdir(parents=True, exist_ok=True)
-    log = (state_dir() / "emulator.log").open("ab")
+    if port_open(port):
+        raise ServiceError(f"port {port} is taken by something that is not a healthy emulator")
+    folder.mkdir(parents=True, exist_ok=True)
+    log = (folder / "emulator.log").open("ab")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    process = subprocess.Popen([sys.executable, "-m", "heroku", "serve", *extra_args], stdout=log, stderr=log,
+    process = subprocess.Popen([sys.executable, "-m", module, "serve", *extra_args], stdout=log, stderr=log,
                                stdin=subprocess.DEVNULL, env=env, cwd=str(REPO_ROOT), start_new_session=True)
-    _pidfile().write_text(str(process.pid))
+    (folder / "emulator.pid").write_text(str(process.pid))
     try:
-        _wait_for(lambda: emulator_healthy() or process.poll() is not None, 60, "the Heroku emulator")
+        _wait_for(lambda: healthy() or process.poll() is not None, 60, what)
     except ServiceError:
-        raise ServiceError(f"emulator did not answer; see {state_dir() / 'emulator.log'}") from None
+        raise ServiceError(f"emulator did not answer; see {folder / 'emulator.log'}") from None
     if process.poll() is not None:
-        raise ServiceError(f"emulator exited with {process.returncode}; see {state_dir() / 'emulator.log'}")
+        raise ServiceError(f"emulator exited with {process.returncode}; see {folder / 'emulator.log'}")
+
+
+def start_emulator(extra_args: list[str]) -> None:
+    start_module("heroku", state_dir(), API_PORT, emulator_healthy, "the Heroku emulator", extra_args)
 
 
 def stop_emulator() -> None:

@@ -1,0 +1,120 @@
+"""Helpers shared by the Vercel emulator tests: the test instance, spec validation, polling."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+# The tests' own instance (own ports, own PostgreSQL cluster and Redis, own state file), so the
+# shared lab on 18200 and these tests never reset or fault each other.
+TEST_PORTS = {"VERCEL_EMU_API_PORT": "18210", "VERCEL_EMU_DOMAIN_PORT": "18211", "HEROKU_EMU_PG_PORT": "18212",
+              "HEROKU_EMU_REDIS_PORT": "16396"}
+TEST_LAB_DIR = REPO / ".lab" / "tests-vercel"
+CLI_ENV = TEST_LAB_DIR / "cli.env"
+API = f"http://127.0.0.1:{TEST_PORTS['VERCEL_EMU_API_PORT']}"
+DOMAINS = f"http://127.0.0.1:{TEST_PORTS['VERCEL_EMU_DOMAIN_PORT']}"
+TOKEN = "appops_lab_vercel_token"
+TEAM_ID = "team_appopsLabTeam0000000001"
+MYSETLIST = "mysetlist-sonnet"
+FIXZIT = "fixzit"
+# The shared folder sits next to the checkout (or its worktrees' folder); APPOPS_SHARED_DIR overrides.
+_SHARED = os.environ.get("APPOPS_SHARED_DIR") or next(
+    (str(p / "shared") for p in REPO.parents if (p / "shared" / "api-specs").is_dir()), str(REPO.parent / "shared"))
+SPEC_PATH = Path(_SHARED) / "api-specs" / "vercel" / "vercel-spec.json"
+
+
+def lab_env() -> dict[str, str]:
+    """Environment for lab-up.sh / lab-down.sh that targets the tests' own Vercel instance."""
+    return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "HEROKU_EMU_CLI_ENV": str(CLI_ENV),
+            "APPOPS_LAB_EMULATORS": "vercel"}
+
+
+def project_state(name: str) -> dict[str, Any]:
+    response = requests.get(f"{API}/__lab/projects/{name}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def domain(host: str, path: str) -> requests.Response:
+    return requests.get(f"{DOMAINS}/{host}{path}", timeout=10)
+
+
+def _allow_null(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema: null is one more allowed value."""
+    if isinstance(node, list):
+        return [_allow_null(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _allow_null(value) for key, value in node.items()}
+    # The generated spec's oneOf alternatives overlap (a {} branch, twin pagination shapes), so a
+    # correct body often matches two of them: read oneOf as anyOf.
+    if "oneOf" in node:
+        node["anyOf"] = node.pop("oneOf")
+    if node.pop("nullable", False):
+        if "enum" in node and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
+        if isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        elif "type" not in node:
+            return {"anyOf": [{"type": "null"}, node]}
+    return node
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict[str, Any]:
+    return _allow_null(json.loads(SPEC_PATH.read_text()))
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def declared(path: str, method: str) -> dict[str, Any]:
+    return spec()["paths"][path][method.lower()]["responses"]
+
+
+def validate(response: requests.Response, path: str, method: str) -> None:
+    """The response's status is declared for path/method, and its body matches that status's schema."""
+    responses = declared(path, method)
+    status = str(response.status_code)
+    assert status in responses, f"{method} {path} answered {status}, the spec declares {sorted(responses)}"
+    content = responses[status].get("content") or {}
+    if not content:
+        return
+    media = next(iter(content))
+    if media == "application/stream+json" or "application/json" not in content and media != "application/json":
+        body = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+        schema_ref = _pointer("paths", path, method.lower(), "responses", status, "content", media, "schema")
+        for item in body:
+            _validate_against(item, schema_ref)
+        return
+    schema_ref = _pointer("paths", path, method.lower(), "responses", status, "content", "application/json",
+                          "schema")
+    _validate_against(response.json(), schema_ref)
+
+
+def _validate_against(instance: Any, ref: str) -> None:
+    root = dict(spec())
+    root["$ref"] = ref  # in draft 7 a $ref hides its siblings, which stay addressable for the refs
+    validator = jsonschema.Draft7Validator(root)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:300]}" for e in errors[:10])
