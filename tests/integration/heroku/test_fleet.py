@@ -82,7 +82,12 @@ def test_fleet_publishes_one_outcome_per_app_from_one_task(emulator: Emulator, f
 
 def test_fleet_bad_state_fails_before_any_request(emulator: Emulator, fleet: Path):
     seq = emulator.last_seq()
-    run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet)
+    run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet, env=JSON_CALLBACK)
     assert run.rc != 0 and "maintenance needs state=on or state=off, got 'maybe'; nothing was done." in run.output
+    # Every app of the play has its outcome, failed, with the reason.
+    outcomes = published(run.raw)
+    assert sorted(outcomes) == FLEET and all(outcome["failed"] and not outcome["changed"] for outcome in outcomes.values())
+    assert {outcome["message"] for outcome in outcomes.values()} == {
+        "maintenance needs state=on or state=off, got 'maybe'; nothing was done."}
     assert [r for r in emulator.requests_since(seq) if "/fleet-test-" in r["path"]] == []
     assert not any(maintenance(emulator).values())
