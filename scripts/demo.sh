@@ -22,6 +22,18 @@ psql_value() {
     psql -U coffee -p 15432 -d coffee_db -Atc "$1" 2>/dev/null || echo "missing"
 }
 logs_count() { psql_value "SELECT count(*) FROM coffee_logs"; }
+# What a run published (the global stat appops, README.md "Results"): the json stdout callback
+# writes it as global_custom_stats; outcome <json file> <key> prints appops.coffee-tracker.<key>.
+outcome() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+document, _ = json.JSONDecoder().raw_decode(text[text.index('{\n    "custom_stats"'):])
+value = document["global_custom_stats"]["appops"]["coffee-tracker"].get(sys.argv[2])
+print(",".join(value) if isinstance(value, list) else "" if value is None else value)
+PY
+}
+run_json() { ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ansible-playbook "$@"; }
 audit_count() {
   python3 -c 'import sqlite3,sys; print(sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("SELECT count(*) FROM audit_events").fetchone()[0])' \
     "$PROJECT/data/coffee.db"
@@ -32,9 +44,10 @@ curl -sf --max-time 5 http://127.0.0.1:18000/health >/dev/null || die "the lab i
 say "seeding $SEED_ROWS rows"
 "$ROOT/lab/coffee-tracker/seed.sh" "$SEED_ROWS" >/dev/null
 say "backup"
-ansible-playbook playbooks/backup.yml -l coffee-tracker >"$LOG_DIR/backup.log" 2>&1 || die "backup failed, see $LOG_DIR/backup.log"
-backup_id="$(grep -o 'backup [0-9]\{8\}T[0-9]\{6\}Z[-0-9]*' "$LOG_DIR/backup.log" | tail -1 | cut -d' ' -f2)"
-[ -n "$backup_id" ] || die "no backup id in $LOG_DIR/backup.log"
+run_json playbooks/backup.yml -l coffee-tracker >"$LOG_DIR/backup.json" 2>"$LOG_DIR/backup.log" \
+  || die "backup failed, see $LOG_DIR/backup.json"
+backup_id="$(outcome "$LOG_DIR/backup.json" backup_id)" || die "no outcome in $LOG_DIR/backup.json"
+[ -n "$backup_id" ] || die "no backup id in $LOG_DIR/backup.json"
 echo "backup $backup_id"
 logs_before="$(logs_count)"
 audit_before="$(audit_count)"
@@ -48,18 +61,18 @@ audit_lost="$(audit_count)"
 echo "coffee_logs=$logs_lost audit_events=$audit_lost"
 
 say "ansible-playbook playbooks/restore.yml -l coffee-tracker"
-# The playbook's status is taken before the log is filtered: a pipeline would report grep's.
-ansible-playbook playbooks/restore.yml -l coffee-tracker >"$LOG_DIR/restore.log" 2>&1 && restore_rc=0 || restore_rc=$?
-grep -E 'RESTORED|FAILED|PLAY RECAP|coffee-tracker +:' "$LOG_DIR/restore.log" || true
-[ "$restore_rc" -eq 0 ] || die "restore failed (exit $restore_rc), see $LOG_DIR/restore.log"
-report="$(tr -s ' \n' ' ' <"$LOG_DIR/restore.log" | grep -o 'RESTORED coffee-tracker from backup [^ ]* stores=[^ ]* rto_seconds=[^ ]* rpo_seconds=[^ ]*' | tail -1)"
-restored_id="$(sed -n 's/.*from backup \([^ ]*\).*/\1/p' <<<"$report")"
-stores="$(sed -n 's/.*stores=\([^ ]*\).*/\1/p' <<<"$report")"
-rto="$(sed -n 's/.*rto_seconds=\([^ ]*\).*/\1/p' <<<"$report")"
-rpo="$(sed -n 's/.*rpo_seconds=\([^ ]*\).*/\1/p' <<<"$report")"
+# The playbook's status is taken before its outcome is read.
+run_json playbooks/restore.yml -l coffee-tracker >"$LOG_DIR/restore.json" 2>"$LOG_DIR/restore.log" && restore_rc=0 || restore_rc=$?
+restored_id="$(outcome "$LOG_DIR/restore.json" backup_id || true)"
+stores="$(outcome "$LOG_DIR/restore.json" stores || true)"
+rto="$(outcome "$LOG_DIR/restore.json" rto_seconds || true)"
+rpo="$(outcome "$LOG_DIR/restore.json" rpo_seconds || true)"
+echo "restored ${restored_id:-nothing} stores=${stores:-?} rto_seconds=${rto:-?} rpo_seconds=${rpo:-?}"
+[ "$restore_rc" -eq 0 ] || die "restore failed (exit $restore_rc): $(outcome "$LOG_DIR/restore.json" message || true) (see $LOG_DIR/restore.json)"
 
 say "health"
-ansible-playbook playbooks/health.yml -l coffee-tracker >"$LOG_DIR/health.log" 2>&1 && health_rc=0 || health_rc=$?
+run_json playbooks/health.yml -l coffee-tracker >"$LOG_DIR/health.json" 2>"$LOG_DIR/health.log" && health_rc=0 || health_rc=$?
+health_status="$(outcome "$LOG_DIR/health.json" health || true)"
 health="$(curl -s --max-time 5 http://127.0.0.1:18000/health || echo '{}')"
 echo "$health"
 logs_after="$(logs_count)"
@@ -73,13 +86,13 @@ cat <<SUMMARY
  backup restored : ${restored_id:-?} (stores: ${stores:-?})
  coffee_logs     : before loss $logs_before -> after loss $logs_lost -> restored $logs_after   [$(check logs "$logs_before" "$logs_after")]
  audit_events    : before loss $audit_before -> after loss $audit_lost -> restored $audit_after   [$(check audit "$audit_before" "$audit_after")]
- RTO             : ${rto:-?} s (restore run, maintenance on -> healthy)
+ RTO             : ${rto:-?} s (start of the restore run -> maintenance off and healthy)
  RPO             : ${rpo:-?} s (age of the backup when restored)
- health          : $( [ "$health_rc" -eq 0 ] && echo healthy || echo "NOT healthy (see $LOG_DIR/health.log)" )
+ health          : $( [ "$health_rc" -eq 0 ] && [ "$health_status" = healthy ] && echo healthy || echo "NOT healthy (${health_status:-no answer}, see $LOG_DIR/health.json)" )
 ===============================================================
 SUMMARY
 [ "$restored_id" = "$backup_id" ] || { echo "restored ${restored_id:-nothing}, expected $backup_id"; status=1; }
 [ "$logs_after" = "$logs_before" ] || status=1
 [ "$audit_after" = "$audit_before" ] || status=1
-[ "$health_rc" -eq 0 ] || status=1
+[ "$health_rc" -eq 0 ] && [ "$health_status" = healthy ] || status=1
 exit "$status"

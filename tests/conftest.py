@@ -33,6 +33,7 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
 # Integration tests that drive no shared lab instance, so any worker may run them at any time.
 INDEPENDENT: frozenset[str] = frozenset({
     "integration/bench/test_interpreter_bench_smoke.py",
+    "integration/callback/test_progress.py",
 })
 
 

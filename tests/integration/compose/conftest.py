@@ -53,12 +53,13 @@ class Run:
         return self.recap()["changed"]
 
 
-def run_playbook(name: str, *args: str, limit: str | None = APP, timeout: int = 900) -> Run:
+def run_playbook(name: str, *args: str, limit: str | None = APP, timeout: int = 900,
+                 stdout_callback: str = "default") -> Run:
     """ansible-playbook playbooks/<name>.yml -l <limit> (no -l when limit is None) against the lab.
 
     A name with a slash is a playbook path of its own (a test's playbook in tmp_path)."""
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK="default")
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK=stdout_callback)
     playbook = name if "/" in name else f"playbooks/{name}.yml"
     command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), playbook, *(["-l", limit] if limit else []), *args]
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -4,6 +4,7 @@ inventory, limit, extra vars and job type (run or check) given to the runner, re
 its events and stats."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import typing as t
@@ -13,7 +14,7 @@ import ansible_runner
 import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
-    APP, MAINTENANCE, ROOT, canary_present, http_get, plant_canary)
+    APP, BACKUPS as ROOT_BACKUPS, MAINTENANCE, ROOT, canary_present, http_get, plant_canary)
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +72,31 @@ def test_restore_as_a_check_job_reports_the_plan_and_a_run_job_needs_confirm(tmp
     assert refused.status == "failed" and refused.rc != 0
     assert "needs confirm=coffee-tracker" in " ".join(refused.stdout.read().split())
     assert canary_present(marker) == (True, True) and not MAINTENANCE.exists()
+
+
+def job_artifacts(runner: ansible_runner.Runner) -> dict[str, t.Any]:
+    """The job's artifacts as AWX stores them: the global set_stats of the run, carried by the
+    playbook_on_stats event (artifact_data) that ansible-runner writes to artifacts/<ident>/job_events."""
+    events_dir = Path(runner.config.artifact_dir) / "job_events"
+    stats_events = [json.loads(path.read_text(encoding="utf-8")) for path in events_dir.glob("*.json")]
+    stats_events = [event for event in stats_events if event.get("event") == "playbook_on_stats"]
+    assert len(stats_events) == 1, f"{len(stats_events)} playbook_on_stats events in {events_dir}"
+    return stats_events[0]["event_data"]["artifact_data"]
+
+
+def test_backup_and_restore_jobs_carry_their_outcome_as_artifacts(tmp_path, maintenance_off):
+    backup = run_job(tmp_path, "playbooks/backup.yml", {})
+    assert backup.status == "successful", backup.stdout.read()[-3000:]
+    taken = job_artifacts(backup)["appops"][APP]
+    assert (taken["app"], taken["procedure"], taken["changed"], taken["failed"]) == (APP, "backup", True, False)
+    assert (ROOT_BACKUPS / taken["backup_id"] / "manifest.json").exists() and taken["stores"]
+
+    marker = plant_canary()  # not in the backup: the restore has work to do
+    restore = run_job(tmp_path / "restore", "playbooks/restore.yml", {"backup_id": taken["backup_id"]})
+    assert restore.status == "successful", restore.stdout.read()[-3000:]
+    restored = job_artifacts(restore)["appops"][APP]
+    assert (restored["procedure"], restored["backup_id"], restored["failed"], restored["health"]) == (
+        "restore", taken["backup_id"], False, "healthy")
+    assert sorted(restored["stores"]) == sorted(taken["stores"]) and restored["safety_backup"]
+    assert restored["rto_seconds"] > 0 and restored["rpo_seconds"] >= 0
+    assert canary_present(marker) == (False, False)

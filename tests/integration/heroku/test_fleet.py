@@ -10,6 +10,7 @@ import requests
 
 from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
     API, REPO, Emulator, lab_token, run_playbook)
+from ansible_collections.appops.runbooks.tests.integration.results import JSON_CALLBACK, json_report, published
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +48,9 @@ def test_fleet_on_off_in_one_task_each_and_idempotent(emulator: Emulator, fleet:
     on = run_playbook("maintenance.yml", "all", {"state": "on"}, inventory=fleet)
     assert on.rc == 0, on.output[-3000:]
     assert "maintenance on: 12 of 12 apps changed" in on.output
-    # One fleet task ran once for the play: the recap shows the first host only.
-    assert "fleet-test-01 " not in on.raw.split("PLAY RECAP", 1)[1]
+    # One fleet task ran once for the play: the recap shows the first host only (the custom stats
+    # after it name every app).
+    assert "fleet-test-01 " not in on.raw.split("PLAY RECAP", 1)[1].split("CUSTOM STATS", 1)[0]
     assert all(maintenance(emulator).values())
     assert len(fleet_writes(emulator, seq)) == len(FLEET)
 
@@ -62,9 +64,31 @@ def test_fleet_on_off_in_one_task_each_and_idempotent(emulator: Emulator, fleet:
     assert not any(maintenance(emulator).values())
 
 
+def test_fleet_publishes_one_outcome_per_app_from_one_task(emulator: Emulator, fleet: Path):
+    requests.patch(f"{API}/apps/{FLEET[0]}", json={"maintenance": True}, timeout=10,
+                   headers={"Authorization": f"Bearer {lab_token()}",
+                            "Accept": "application/vnd.heroku+json; version=3"}).raise_for_status()
+    on = run_playbook("maintenance.yml", "all", {"state": "on"}, inventory=fleet, env=JSON_CALLBACK)
+    assert on.rc == 0, on.raw[-3000:]
+    outcomes = published(on.raw)
+    assert sorted(outcomes) == FLEET
+    # The app already on is the one that did not change.
+    assert [name for name in FLEET if outcomes[name]["changed"]] == FLEET[1:]
+    assert all(outcome["procedure"] == "maintenance" and outcome["details"] == {"state": "on"}
+               and outcome["failed"] is False for outcome in outcomes.values())
+    publish_tasks = [task for play in json_report(on.raw)["plays"]
+                     for task in play["tasks"] if task["task"]["name"].endswith("Publish the outcome of every app of the fleet")]
+    assert len(publish_tasks) == 1 and len(publish_tasks[0]["hosts"]) == 1
+
+
 def test_fleet_bad_state_fails_before_any_request(emulator: Emulator, fleet: Path):
     seq = emulator.last_seq()
-    run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet)
+    run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet, env=JSON_CALLBACK)
     assert run.rc != 0 and "maintenance needs state=on or state=off, got 'maybe'; nothing was done." in run.output
+    # Every app of the play has its outcome, failed, with the reason.
+    outcomes = published(run.raw)
+    assert sorted(outcomes) == FLEET and all(outcome["failed"] and not outcome["changed"] for outcome in outcomes.values())
+    assert {outcome["message"] for outcome in outcomes.values()} == {
+        "maintenance needs state=on or state=off, got 'maybe'; nothing was done."}
     assert [r for r in emulator.requests_since(seq) if "/fleet-test-" in r["path"]] == []
     assert not any(maintenance(emulator).values())
