@@ -25,6 +25,10 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/compose/", "coffee-tracker-stack"),
     ("integration/lab/", "coffee-tracker-stack"),
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
+    # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped
+    # by their session fixture.
+    ("emulators/test_atlas_", "atlas-test-emulator"),
+    ("emulators/test_mongo_tools.py", "atlas-test-emulator"),
     # The emulator tests' own instance (18110), started and stopped by their session fixture.
     ("emulators/", "heroku-test-emulator"),
 )

@@ -18,6 +18,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heroku_lab_helpers import API, REPO, SCHEMA_PATH, TOKEN, lab_env  # noqa: E402
+from atlas_lab_helpers import atlas_emulator, atlas_lab  # noqa: E402,F401  the Atlas tests' own instance
 
 
 def _healthy() -> bool:

@@ -20,8 +20,8 @@ MAX_ACCESS_WINDOW = 7 * 86400  # Atlas keeps a temporary entry at most a week
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
-    """Drop the emulator's bookkeeping (keys starting with ``_``)."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
+    """Drop the emulator's bookkeeping (keys starting with ``_``) and unset (None) fields."""
+    return {k: v for k, v in doc.items() if not k.startswith("_") and v is not None}
 
 
 def link(path: str, rel: str = "self") -> dict[str, str]:
@@ -110,7 +110,8 @@ class AtlasApi:
             else:
                 settings["autoScaling"] = {"compute": {k: compute[k] for k in ("minInstanceSize", "maxInstanceSize")
                                                        if k in compute}}
-            return {**common, "providerSettings": settings, "diskSizeGB": cluster["diskSizeGB"],
+            sized = {} if tenant else {"diskSizeGB": cluster["diskSizeGB"]}  # not settable on a tenant
+            return {**common, "providerSettings": settings, **sized,
                     "providerBackupEnabled": not tenant, "numShards": 1, "replicationFactor": 3,
                     "autoScaling": {"compute": {"enabled": compute.get("enabled", False),
                                                 "scaleDownEnabled": compute.get("scaleDownEnabled", False)},
@@ -129,7 +130,8 @@ class AtlasApi:
         replication = {"id": cluster["id"][:-4] + "0001", "zoneName": "Zone 1", "regionConfigs": [region]}
         if version == "2023-02-01":
             replication["numShards"] = 1
-            return {**common, "diskSizeGB": cluster["diskSizeGB"], "replicationSpecs": [replication]}
+            sized = {} if tenant else {"diskSizeGB": cluster["diskSizeGB"]}
+            return {**common, **sized, "replicationSpecs": [replication]}
         replication["zoneId"] = cluster["id"][:-4] + "0002"
         return {**common, "replicationSpecs": [replication]}
 

@@ -35,8 +35,10 @@ class ApiError(Exception):
         self.parameters = parameters or []
 
     def body(self) -> dict[str, Any]:
+        # The spec types `parameters` items as objects; Atlas's own strings would not validate, so
+        # the values stay in `detail` and `parameters` is left out (it is optional).
         return {"detail": self.detail, "error": self.status, "errorCode": self.code,
-                "parameters": self.parameters, "reason": HTTPStatus(self.status).phrase}
+                "reason": HTTPStatus(self.status).phrase}
 
 
 @dataclass
