@@ -1,0 +1,97 @@
+"""The real MongoDB clients run the runbooks' lines against the lab's clusters: mongosh (npm
+2.12.0) pings and counts, mongodump/mongorestore (Database Tools 100.7.0, pinned by sha256)
+dump to a folder or a gzipped archive and restore one collection with --drop --nsInclude.
+Outcomes are read back with pymongo from the cluster's own server."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import bson
+import pytest
+from atlas_lab_helpers import FIXZIT_PORT, MICMAP_PORT, REPO, lab_env
+from pymongo import MongoClient
+
+pytestmark = pytest.mark.integration
+
+TOOLS = REPO / ".lab" / "tools"
+MONGOSH = TOOLS / "mongosh" / "node_modules" / ".bin" / "mongosh"
+MICMAP_URI = f"mongodb://127.0.0.1:{MICMAP_PORT}/micmap"
+FIXZIT_URI = f"mongodb://127.0.0.1:{FIXZIT_PORT}/fixzit"
+
+
+def run(args: list[str | Path], timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {**lab_env(), "HOME": str(REPO / ".lab" / "tests" / "atlas"), "MONGOSH_NO_TELEMETRY": "1",
+           "DO_NOT_TRACK": "1"}
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, check=False, env=env)
+
+
+@pytest.fixture
+def fixzit(atlas_lab: object) -> MongoClient:
+    return MongoClient(f"mongodb://127.0.0.1:{FIXZIT_PORT}/", serverSelectionTimeoutMS=5000, directConnection=True)
+
+
+def test_tools_are_the_pinned_ones(atlas_emulator: str) -> None:
+    from atlas.tools import TOOLS_SHA256, sha256_of  # lab/emulators is on sys.path (atlas_lab_helpers)
+    for name, digest in TOOLS_SHA256.items():
+        assert sha256_of(TOOLS / "bin" / name) == digest
+    assert "100.7.0" in run([TOOLS / "bin" / "mongodump", "--version"]).stdout
+    assert run([MONGOSH, "--version"]).stdout.strip() == "2.12.0"
+
+
+def test_mongosh_ping_and_count(fixzit: MongoClient) -> None:
+    ping = run([MONGOSH, MICMAP_URI, "--quiet", "--eval", "db.adminCommand('ping')"])
+    assert ping.returncode == 0, ping.stderr
+    assert "ok: 1" in ping.stdout
+    count = run([MONGOSH, MICMAP_URI, "--quiet", "--eval", "db.mics.countDocuments()"])
+    assert count.returncode == 0 and count.stdout.strip() == "60"
+    fixzit.fixzit.workOrders.insert_one({"number": 501})
+    assert run([MONGOSH, FIXZIT_URI, "--quiet", "--eval", "db.workOrders.countDocuments()"]).stdout.strip() == "201"
+
+
+def test_mongosh_fails_when_the_cluster_is_down() -> None:
+    down = run([MONGOSH, "mongodb://127.0.0.1:18329/x?serverSelectionTimeoutMS=1500", "--quiet", "--eval",
+                "db.adminCommand('ping')"])
+    assert down.returncode != 0
+
+
+def test_mongodump_out_then_mongorestore_drop_one_collection(fixzit: MongoClient, tmp_path: Path) -> None:
+    out = tmp_path / "backup"
+    dumped = run([TOOLS / "bin" / "mongodump", f"--uri={FIXZIT_URI}", f"--out={out}"])
+    assert dumped.returncode == 0, dumped.stderr
+    assert len(bson.decode_all((out / "fixzit" / "workOrders.bson").read_bytes())) == 200
+    db = fixzit.fixzit
+    db.workOrders.delete_many({"status": "open"})
+    db.users.insert_one({"email": "new@fixzit.lab"})
+    restored = run([TOOLS / "bin" / "mongorestore", f"--uri=mongodb://127.0.0.1:{FIXZIT_PORT}/", "--drop",
+                    "--nsInclude=fixzit.workOrders", out])
+    assert restored.returncode == 0, restored.stderr
+    assert "200 document(s) restored successfully" in restored.stderr
+    assert db.workOrders.count_documents({}) == 200 and db.workOrders.count_documents({"status": "open"}) == 67
+    assert db.users.count_documents({}) == 41, "the other collections keep their newer documents"
+
+
+def test_runbook_single_file_restore(fixzit: MongoClient, tmp_path: Path) -> None:
+    """Runbook 004: mongorestore --nsInclude fixzit.workOrders <dump>/fixzit/workOrders.bson."""
+    out = tmp_path / "manual"
+    assert run([TOOLS / "bin" / "mongodump", f"--uri={FIXZIT_URI}", f"--out={out}"]).returncode == 0
+    fixzit.fixzit.workOrders.delete_many({})
+    restored = run([TOOLS / "bin" / "mongorestore", f"--uri={FIXZIT_URI}", "--nsInclude=fixzit.workOrders",
+                    out / "fixzit" / "workOrders.bson"])
+    assert restored.returncode == 0, restored.stderr
+    assert fixzit.fixzit.workOrders.count_documents({}) == 200
+
+
+def test_mongodump_archive_gzip_round_trip(fixzit: MongoClient, tmp_path: Path) -> None:
+    archive = tmp_path / "fixzit.archive.gz"
+    dumped = run([TOOLS / "bin" / "mongodump", f"--uri={FIXZIT_URI}", f"--archive={archive}", "--gzip"])
+    assert dumped.returncode == 0, dumped.stderr
+    assert archive.read_bytes()[:2] == b"\x1f\x8b"
+    fixzit.drop_database("fixzit")
+    restored = run([TOOLS / "bin" / "mongorestore", f"--uri=mongodb://127.0.0.1:{FIXZIT_PORT}/", "--drop",
+                    f"--archive={archive}", "--gzip"])
+    assert restored.returncode == 0, restored.stderr
+    db = fixzit.fixzit
+    assert {n: db[n].count_documents({}) for n in ("organizations", "users", "workOrders", "auditLogs")} == {
+        "organizations": 4, "users": 40, "workOrders": 200, "auditLogs": 300}
