@@ -95,3 +95,34 @@ def test_mongodump_archive_gzip_round_trip(fixzit: MongoClient, tmp_path: Path) 
     db = fixzit.fixzit
     assert {n: db[n].count_documents({}) for n in ("organizations", "users", "workOrders", "auditLogs")} == {
         "organizations": 4, "users": 40, "workOrders": 200, "auditLogs": 300}
+
+
+def test_a_tools_bundle_with_other_binaries_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from atlas.tools import ToolInstallError, extract_tools
+    bundle = tmp_path / "bin.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("bin/mongodump", b"#!/bin/sh\necho not the real tool\n")
+        archive.writestr("bin/mongorestore", b"#!/bin/sh\n")
+    with pytest.raises(ToolInstallError, match="refusing"):
+        extract_tools(bundle, tmp_path / "bin")
+    assert not list((tmp_path / "bin").iterdir()), "nothing of a refused bundle stays"
+
+
+def test_cli_env_writer_replaces_only_its_block_and_keeps_0600(tmp_path: Path) -> None:
+    from atlas.services import cli_env_lines, write_cli_env
+    env_file = tmp_path / "cli.env"
+    env_file.write_text("HEROKU_HOST=http://127.0.0.1:18100\nAPPOPS_STATE_DSN=x\n")
+    env_file.chmod(0o644)
+    link = tmp_path / "link.env"
+    link.symlink_to(env_file)
+    write_cli_env(link)
+    write_cli_env(link)
+    lines = env_file.read_text().splitlines()
+    assert lines[:2] == ["HEROKU_HOST=http://127.0.0.1:18100", "APPOPS_STATE_DSN=x"]
+    assert lines[2:] == cli_env_lines(), "one block, written once however often lab-up runs"
+    assert link.is_symlink() and (env_file.stat().st_mode & 0o777) == 0o600
+    assert {line.split("=")[0] for line in lines if "=" in line} >= {
+        "ATLAS_PUBLIC_KEY", "ATLAS_PRIVATE_KEY", "ATLAS_CLIENT_ID", "ATLAS_CLIENT_SECRET", "ATLAS_API_URL",
+        "ATLAS_GROUP_ID", "MICMAP_MONGODB_URI", "FIXZIT_MONGODB_URI"}
