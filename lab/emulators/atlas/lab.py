@@ -435,7 +435,7 @@ class Lab:
             threading.Thread(target=self._run_restore, args=(job,), daemon=True).start()
 
     def sample_journal(self) -> None:
-        """One pass of the point-in-time journal over every cluster with Continuous Cloud Backup."""
+        """One pass of the point-in-time journal over every cluster (pitEnabled is checked at restore time)."""
         for cluster in self.store.list("cluster"):
             try:
                 self.journal.sample(cluster["name"], cluster["_port"])
