@@ -18,7 +18,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heroku_lab_helpers import API, REPO, SCHEMA_PATH, TOKEN, lab_env  # noqa: E402
-from atlas_lab_helpers import atlas_emulator, atlas_lab  # noqa: E402,F401  the Atlas tests' own instance
+import atlas_lab_helpers  # noqa: E402
+
+# The Atlas tests' own instance (fixtures defined beside their helpers).
+atlas_emulator = atlas_lab_helpers.atlas_emulator
+atlas_lab = atlas_lab_helpers.atlas_lab
 
 
 def _healthy() -> bool:

@@ -119,8 +119,8 @@ def test_on_demand_snapshot_moves_queued_in_progress_completed_and_a_second_is_r
     second = atlas_lab.call("POST", f"{FIXZIT}/backup/snapshots", body={"retentionInDays": 1})
     assert second.status_code == 400
     assert second.json()["errorCode"] == "ON_DEMAND_SNAPSHOT_ALREADY_IN_PROGRESS"
-    assert wait_snapshot(atlas_lab, first["id"]) in (["queued", "inProgress", "completed"],
-                                                      ["inProgress", "completed"])
+    statuses = wait_snapshot(atlas_lab, first["id"])
+    assert statuses in (["queued", "inProgress", "completed"], ["inProgress", "completed"])
     third = atlas_lab.call("POST", f"{FIXZIT}/backup/snapshots", body={"retentionInDays": 1})
     assert third.status_code == 200, "once the first completed, another may start"
     listed = atlas_lab.get(f"{FIXZIT}/backup/snapshots").json()
@@ -250,8 +250,8 @@ def test_access_list_entries_expire_at_delete_after_date(atlas_lab: Atlas) -> No
     wait_until(lambda: atlas_lab.get(f"{GROUP_PATH}/accessList/192.0.2.7/status").json().get("STATUS") == "ACTIVE")
     wait_until(lambda: atlas_lab.get(f"{GROUP_PATH}/accessList/192.0.2.7").status_code == 404, timeout=8)
     assert atlas_lab.get(f"{GROUP_PATH}/accessList/127.0.0.1").status_code == 200, "permanent entries stay"
-    too_far = atlas_lab.call("POST", f"{GROUP_PATH}/accessList", body=[{"ipAddress": "192.0.2.8",
-                                                                         "deleteAfterDate": iso_in(8 * 86400)}])
+    too_far = atlas_lab.call("POST", f"{GROUP_PATH}/accessList",
+                             body=[{"ipAddress": "192.0.2.8", "deleteAfterDate": iso_in(8 * 86400)}])
     assert too_far.status_code == 400
     cidr = atlas_lab.call("POST", f"{GROUP_PATH}/accessList", body=[{"cidrBlock": "10.1.0.0/16"}])
     assert cidr.status_code == 200
@@ -274,7 +274,7 @@ def test_pagination(atlas_lab: Atlas) -> None:
 
 def test_rate_limit_answers_429_with_retry_after(atlas_lab: Atlas) -> None:
     admin("POST", "rate-limit", {"capacity": 3, "refill_per_minute": 20})
-    answers = [atlas_lab.get(GROUP_PATH) for _ in range(4)]
+    answers = [atlas_lab.get(GROUP_PATH) for attempt in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
     limited = answers[-1]
@@ -289,7 +289,7 @@ def test_rate_limit_answers_429_with_retry_after(atlas_lab: Atlas) -> None:
 def test_fault_knobs_bursts_errors_latency_and_the_request_log(atlas_lab: Atlas) -> None:
     since = admin("GET", "health").json()["last_seq"]
     admin("POST", "faults", {"rate_limit_burst": 2})
-    assert [atlas_lab.get(GROUP_PATH).status_code for _ in range(3)] == [429, 429, 200]
+    assert [atlas_lab.get(GROUP_PATH).status_code for attempt in range(3)] == [429, 429, 200]
     admin("POST", "faults", {"rate_limit_burst": 0, "error_rate": 1.0, "error_status": 503})
     failed = atlas_lab.get(GROUP_PATH)
     assert failed.status_code == 503 and failed.json()["error"] == 503
