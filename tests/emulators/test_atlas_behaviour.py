@@ -316,3 +316,19 @@ def test_state_survives_a_killed_emulator(atlas_lab: Atlas) -> None:
     assert fresh.get(f"{GROUP_PATH}/accessList/203.0.113.5").status_code == 200
     job = restore(fresh, automated(snap["id"]))
     assert not job["failed"]
+
+
+@pytest.mark.slow
+def test_the_schedule_fires_a_scheduled_snapshot_when_next_snapshot_passes(atlas_lab: Atlas) -> None:
+    """An hourly policy whose reference minute is the next one: the emulator takes it by itself."""
+    soon = time.gmtime(time.time() + 60)
+    schedule = atlas_lab.call("PATCH", f"{MICMAP}/backup/schedule", V1, {
+        "referenceHourOfDay": soon.tm_hour, "referenceMinuteOfHour": soon.tm_min, "policies": [{"policyItems": [
+            {"frequencyType": "hourly", "frequencyInterval": 1, "retentionUnit": "days", "retentionValue": 1}]}]})
+    due = time.mktime(time.strptime(schedule.json()["nextSnapshot"], "%Y-%m-%dT%H:%M:%SZ")) - time.mktime(time.gmtime())
+    assert 0 < due <= 60
+    assert atlas_lab.get(f"{MICMAP}/backup/snapshots").json()["totalCount"] == 0
+    listed = wait_until(lambda: atlas_lab.get(f"{MICMAP}/backup/snapshots").json()["results"], timeout=75)
+    assert [(s["snapshotType"], s["frequencyType"]) for s in listed] == [("scheduled", "hourly")]
+    later = atlas_lab.get(f"{MICMAP}/backup/schedule").json()["nextSnapshot"]
+    assert later != schedule.json()["nextSnapshot"], "the next one moved an hour on"

@@ -90,7 +90,14 @@ class Lab:
         self.requests = RequestLog()
         self.lock = threading.RLock()
         self._running_restores: set[str] = set()
+        # One per cluster server: a restore, a snapshot's dump and a journal sample never overlap
+        # on the same cluster, so neither captures a half-restored state.
+        self._data_locks: dict[int, threading.Lock] = {}
         self._stop = threading.Event()
+
+    def data_lock(self, port: int) -> threading.Lock:
+        with self.lock:
+            return self._data_locks.setdefault(port, threading.Lock())
 
     # ---- seed and knobs ---------------------------------------------------------------------
     @property
@@ -248,7 +255,8 @@ class Lab:
             folder = self.state / "snapshots" / snapshot_id
             failed = False
             try:
-                counts = data.dump_cluster(cluster["_port"], folder)
+                with self.data_lock(cluster["_port"]):
+                    counts = data.dump_cluster(cluster["_port"], folder)
             except Exception:  # noqa: BLE001 - an unreachable cluster makes a failed snapshot, as on Atlas
                 traceback.print_exc()
                 counts, failed = {}, True
@@ -347,7 +355,8 @@ class Lab:
                     contents = data.read_dump(self.state / "snapshots" / job["snapshotId"])
                 else:
                     contents = self.journal.state_at(job["_cluster"], job["_when"])
-                job["_counts"] = data.restore_cluster(job["_targetPort"], contents)
+                with self.data_lock(job["_targetPort"]):
+                    job["_counts"] = data.restore_cluster(job["_targetPort"], contents)
         except Exception as error:  # noqa: BLE001 - the job fails, as a failed restore does on Atlas
             traceback.print_exc()
             job["failed"] = True
@@ -438,7 +447,8 @@ class Lab:
         """One pass of the point-in-time journal over every cluster (pitEnabled is checked at restore time)."""
         for cluster in self.store.list("cluster"):
             try:
-                self.journal.sample(cluster["name"], cluster["_port"])
+                with self.data_lock(cluster["_port"]):
+                    self.journal.sample(cluster["name"], cluster["_port"])
                 window = float(cluster["_schedule"].get("restoreWindowDays", 2)) * 86400
                 self.journal.prune(cluster["name"], time.time() - window)
             except Exception:  # noqa: BLE001 - a stopped cluster leaves a gap; the next pass carries on
