@@ -21,10 +21,23 @@ MICMAP_URI = f"mongodb://127.0.0.1:{MICMAP_PORT}/micmap"
 FIXZIT_URI = f"mongodb://127.0.0.1:{FIXZIT_PORT}/fixzit"
 
 
+HOME = REPO / ".lab" / "tests" / "atlas" / "home"
+GUARD = Path(__file__).resolve().parent / "node_loopback_guard.cjs"
+GUARD_LOG = HOME / "guard.log"
+
+
 def run(args: list[str | Path], timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    env = {**lab_env(), "HOME": str(REPO / ".lab" / "tests" / "atlas"), "MONGOSH_NO_TELEMETRY": "1",
-           "DO_NOT_TRACK": "1"}
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    """Run a tool; mongosh (Node) loads the loopback guard, which refuses and records any other address."""
+    config = HOME / ".mongodb" / "mongosh" / "config"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('{"enableTelemetry":false}')  # mongosh's own setting; the guard proves the rest
+    GUARD_LOG.unlink(missing_ok=True)
+    env = {**lab_env(), "HOME": str(HOME), "NODE_OPTIONS": f"--require {GUARD}", "APPOPS_GUARD_LOG": str(GUARD_LOG)}
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, check=False,
+                            env=env)
+    outside = GUARD_LOG.read_text() if GUARD_LOG.exists() else ""
+    assert not outside, f"{args[0]} tried to leave loopback: {outside}"
+    return result
 
 
 @pytest.fixture
