@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any
 from urllib.parse import quote
@@ -331,8 +332,6 @@ class AtlasApi:
         return Response(200, paginate(request, [self.render_access(e) for e in self.lab.access_entries(group["id"])]))
 
     def valid_access_entry(self, group_id: str, item: dict[str, Any], now: float) -> dict[str, Any]:
-        import ipaddress
-
         entry: dict[str, Any] = {"groupId": group_id, "comment": item.get("comment", ""),
                                  "_activeAt": now + self.lab.knobs["access_pending_seconds"]}
         try:

@@ -66,9 +66,11 @@ def index_specs(client: MongoClient, database: str, collection: str) -> list[dic
 
 
 def metadata_json(collection: str, indexes: list[dict[str, Any]]) -> str:
-    canonical = [{"v": {"$numberInt": "2"}, "key": {k: {"$numberInt": str(int(v))} if isinstance(v, int) else v
-                                                     for k, v in spec["key"].items()},
-                  "name": spec["name"], **({"unique": True} if spec.get("unique") else {})} for spec in indexes]
+    def canonical_key(key: dict[str, Any]) -> dict[str, Any]:
+        return {k: {"$numberInt": str(int(v))} if isinstance(v, int) else v for k, v in key.items()}
+
+    canonical = [{"v": {"$numberInt": "2"}, "key": canonical_key(spec["key"]), "name": spec["name"],
+                  **({"unique": True} if spec.get("unique") else {})} for spec in indexes]
     return json.dumps({"indexes": canonical, "uuid": "", "collectionName": collection, "type": "collection"})
 
 

@@ -126,9 +126,9 @@ class Lab:
         self.store.put("serviceaccount", CLIENT_ID, {"clientId": CLIENT_ID, "secret": CLIENT_SECRET})
         for spec in CLUSTERS:
             self.add_cluster(GROUP_ID, spec, now)
-        self.store.put("access", f"{GROUP_ID}:127.0.0.1", {"cidrBlock": "127.0.0.1/32", "ipAddress": "127.0.0.1",
-                                                          "comment": "lab loopback", "groupId": GROUP_ID,
-                                                          "_activeAt": now}, parent=GROUP_ID)
+        loopback = {"cidrBlock": "127.0.0.1/32", "ipAddress": "127.0.0.1", "comment": "lab loopback",
+                    "groupId": GROUP_ID, "_activeAt": now}
+        self.store.put("access", f"{GROUP_ID}:127.0.0.1", loopback, parent=GROUP_ID)
 
     def add_cluster(self, group_id: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
         tier = str(spec["instanceSize"])
@@ -223,8 +223,8 @@ class Lab:
         if updated.get("pitEnabled") and tier in TENANT_TIERS:
             raise ApiError(400, "TENANT_CLUSTER_UPDATE_UNSUPPORTED", "Continuous Cloud Backup is not available on a "
                                                                      "free or shared-tier cluster.")
-        if any(updated.get(k) != cluster.get(k) for k in ("instanceSize", "compute", "paused", "diskSizeGB",
-                                                           "pitEnabled", "diskAutoScaling")):
+        watched = ("instanceSize", "compute", "paused", "diskSizeGB", "pitEnabled", "diskAutoScaling")
+        if any(updated.get(k) != cluster.get(k) for k in watched):
             updated["stateName"] = "UPDATING"
             updated["_idleAt"] = time.time() + self.knobs["cluster_update_seconds"]
         return self.save_cluster(updated)

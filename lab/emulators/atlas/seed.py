@@ -48,8 +48,8 @@ def fixzit_documents() -> dict[str, list[dict[str, Any]]]:
 
 
 SEEDS = {"micmap": ("micmap", micmap_documents, [("mics", [("day", 1)], "day_1")]),
-         "fixzit": ("fixzit", fixzit_documents, [("workOrders", [("organizationId", 1), ("status", 1)],
-                                                   "organizationId_1_status_1")])}
+         "fixzit": ("fixzit", fixzit_documents,
+                    [("workOrders", [("organizationId", 1), ("status", 1)], "organizationId_1_status_1")])}
 
 
 def seed_cluster(port: int, app: str) -> None:

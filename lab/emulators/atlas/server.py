@@ -11,10 +11,10 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import HOST, api_port, state_dir
+from . import GROUP_ID, HOST, api_port, state_dir
 from . import auth
 from .api import AtlasApi, public
-from .httpcore import ApiError, BaseHandler, Request, Response, Router
+from .httpcore import ApiError, BaseHandler, Faults, Request, Response, Router
 from .lab import Lab
 
 MEDIA_TYPE = re.compile(r"application/vnd\.atlas\.(\d{4}-\d{2}-\d{2})\+json")
@@ -205,7 +205,6 @@ class LabApi:
         return Response(200, faults.to_api())
 
     def clear_faults(self, request: Request) -> Response:
-        from .httpcore import Faults
         self.lab.faults = Faults()
         return Response(200, self.lab.faults.to_api())
 
@@ -227,7 +226,6 @@ class LabApi:
         return Response(200, {kind: store.list(kind) for kind in ("group", "cluster", "snapshot", "restore", "access")})
 
     def scheduled_snapshot(self, request: Request) -> Response:
-        from . import GROUP_ID
         group_id = request.arg("groupId", GROUP_ID) or GROUP_ID
         cluster = self.lab.cluster(group_id, request.params["clusterName"])
         snap = self.lab.scheduled_snapshot(cluster)
