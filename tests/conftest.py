@@ -25,6 +25,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/compose/", "coffee-tracker-stack"),
     ("integration/lab/", "coffee-tracker-stack"),
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
+    # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
+    ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped
     # by their session fixture.
     ("emulators/test_atlas_", "atlas-test-emulator"),
