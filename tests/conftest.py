@@ -27,6 +27,12 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
     # The Vercel emulator tests' own instance (18210), started and stopped by their session fixture.
     ("emulators/test_vercel_", "vercel-test-emulator"),
+    # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
+    ("integration/atlas_lab/", "atlas-lab-emulator"),
+    # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped
+    # by their session fixture.
+    ("emulators/test_atlas_", "atlas-test-emulator"),
+    ("emulators/test_mongo_tools.py", "atlas-test-emulator"),
     # The emulator tests' own instance (18110), started and stopped by their session fixture.
     ("emulators/", "heroku-test-emulator"),
 )

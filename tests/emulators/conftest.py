@@ -18,6 +18,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heroku_lab_helpers import API, REPO, SCHEMA_PATH, TOKEN, lab_env  # noqa: E402
+import atlas_lab_helpers  # noqa: E402
+
+# The Atlas tests' own instance (fixtures defined beside their helpers).
+atlas_emulator = atlas_lab_helpers.atlas_emulator
+atlas_lab = atlas_lab_helpers.atlas_lab
 
 
 def _healthy() -> bool:
