@@ -44,6 +44,8 @@ def test_the_restore_skeleton_leaves_its_outcome(module_backup, maintenance_off)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     outcome = facts_set(json.loads(run.stdout), "appops_outcome")[-1]
     safety = outcome.pop("safety_backup")
+    rto, rpo = outcome.pop("rto_seconds"), outcome.pop("rpo_seconds")
+    assert rto > 0 and isinstance(rpo, int) and rpo >= 0
     assert outcome == {"app": APP, "procedure": "restore", "changed": True, "backup_id": module_backup,
                        "stores": ["main", "secondary"], "health": outcome["health"], "release": {}, "failed": False,
                        "failed_step": "", "message": ""}
