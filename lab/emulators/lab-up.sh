@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start the lab's API emulators (Heroku, Vercel) on 127.0.0.1 and write lab/cli.env.
-# APPOPS_LAB_EMULATORS picks which (default "heroku vercel"); the emulator tests start one each.
+# Start the lab's API emulators (Heroku, Vercel, Supabase) on 127.0.0.1 and write lab/cli.env.
+# APPOPS_LAB_EMULATORS picks which (default "heroku vercel supabase"); the emulator tests start one each.
 # Idempotent: a second run finds everything up and returns in about a second.
 set -euo pipefail
 
@@ -23,7 +23,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-emulators="${APPOPS_LAB_EMULATORS:-heroku vercel}"
+emulators="${APPOPS_LAB_EMULATORS:-heroku vercel supabase}"
 cli_env="${HEROKU_EMU_CLI_ENV:-${repo}/lab/cli.env}"
 if [[ " ${emulators} " == *" heroku "* ]]; then
     PYTHONPATH="${here}" "${python}" -m heroku up --cli-env "${cli_env}" "$@"
@@ -31,4 +31,8 @@ fi
 if [[ " ${emulators} " == *" vercel "* ]]; then
     # Adds its own block to the same file (and keeps it 0600).
     PYTHONPATH="${here}" "${python}" -m vercel up --cli-env "${VERCEL_EMU_CLI_ENV:-${cli_env}}" "$@"
+fi
+if [[ " ${emulators} " == *" supabase "* ]]; then
+    # Its projects' databases live in the same PostgreSQL cluster; it adds its own block to cli.env.
+    PYTHONPATH="${here}" "${python}" -m supabase up --cli-env "${SUPABASE_EMU_CLI_ENV:-${cli_env}}" "$@"
 fi
