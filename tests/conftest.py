@@ -33,6 +33,10 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # by their session fixture.
     ("emulators/test_atlas_", "atlas-test-emulator"),
     ("emulators/test_mongo_tools.py", "atlas-test-emulator"),
+    # The Supabase emulator tests' own instance (18410) and its own PostgreSQL cluster (18411),
+    # started and stopped by their session fixture; the supabase store's procedure tests use it too.
+    ("emulators/test_supabase_", "supabase-test-emulator"),
+    ("integration/supabase/", "supabase-test-emulator"),
     # The emulator tests' own instance (18110), started and stopped by their session fixture.
     ("emulators/", "heroku-test-emulator"),
 )

@@ -19,10 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heroku_lab_helpers import API, REPO, SCHEMA_PATH, TOKEN, lab_env  # noqa: E402
 import atlas_lab_helpers  # noqa: E402
+import supabase_lab_helpers  # noqa: E402
 
 # The Atlas tests' own instance (fixtures defined beside their helpers).
 atlas_emulator = atlas_lab_helpers.atlas_emulator
 atlas_lab = atlas_lab_helpers.atlas_lab
+# The Supabase tests' own instance.
+supabase_emulator = supabase_lab_helpers.supabase_emulator
+supabase_lab = supabase_lab_helpers.supabase_lab
 
 
 def _healthy() -> bool:

@@ -80,20 +80,26 @@ def _allow_null(node: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
-    return _allow_null(json.loads(SPEC_PATH.read_text()))
+    return load_spec(SPEC_PATH)
 
 
 def _pointer(*parts: str) -> str:
     return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def declared(path: str, method: str) -> dict[str, Any]:
-    return spec()["paths"][path][method.lower()]["responses"]
+def load_spec(path: Path) -> dict[str, Any]:
+    """An OpenAPI 3.0 document read as JSON Schema (``nullable`` honoured): for any emulator's spec."""
+    return _allow_null(json.loads(path.read_text()))
 
 
-def validate(response: requests.Response, path: str, method: str) -> None:
-    """The response's status is declared for path/method, and its body matches that status's schema."""
-    responses = declared(path, method)
+def declared(path: str, method: str, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    return (document or spec())["paths"][path][method.lower()]["responses"]
+
+
+def validate(response: requests.Response, path: str, method: str, document: dict[str, Any] | None = None) -> None:
+    """The response's status is declared for path/method, and its body matches that status's schema
+    (in vercel-spec.json, or in ``document``, another OpenAPI 3.0 spec read with load_spec)."""
+    responses = declared(path, method, document)
     status = str(response.status_code)
     assert status in responses, f"{method} {path} answered {status}, the spec declares {sorted(responses)}"
     content = responses[status].get("content") or {}
@@ -104,15 +110,15 @@ def validate(response: requests.Response, path: str, method: str) -> None:
         body = [json.loads(line) for line in response.text.splitlines() if line.strip()]
         schema_ref = _pointer("paths", path, method.lower(), "responses", status, "content", media, "schema")
         for item in body:
-            _validate_against(item, schema_ref)
+            _validate_against(item, schema_ref, document)
         return
     schema_ref = _pointer("paths", path, method.lower(), "responses", status, "content", "application/json",
                           "schema")
-    _validate_against(response.json(), schema_ref)
+    _validate_against(response.json(), schema_ref, document)
 
 
-def _validate_against(instance: Any, ref: str) -> None:
-    root = dict(spec())
+def _validate_against(instance: Any, ref: str, document: dict[str, Any] | None = None) -> None:
+    root = dict(document or spec())
     root["$ref"] = ref  # in draft 7 a $ref hides its siblings, which stay addressable for the refs
     validator = jsonschema.Draft7Validator(root)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
