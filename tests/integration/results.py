@@ -8,7 +8,8 @@ import typing as t
 
 # Every outcome carries these keys, whatever the procedure and however it ended.
 OUTCOME_KEYS = frozenset({"app", "procedure", "changed", "backup_id", "stores", "safety_backup", "rto_seconds",
-                          "rpo_seconds", "health", "release", "details", "failed", "failed_step", "message"})
+                          "rpo_seconds", "rto_met", "rpo_met", "health", "release", "details", "failed",
+                          "failed_step", "message"})
 JSON_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 
 
