@@ -18,7 +18,7 @@ description:
   - The backup or the time is checked against what the API lists before anything is sent (a backup that is not
     C(COMPLETED), a time outside the recovery window or a project without PITR fail without a request).
   - A restore is an action, not a state the API can report afterwards (it does not say which backup a
-    database holds): every run that finds the project C(ACTIVE_HEALTHY) starts one. A run that finds the
+    database holds), so every run that finds the project C(ACTIVE_HEALTHY) starts one. A run that finds the
     project C(RESTORING) starts nothing and waits for that restore instead (O(wait)), reporting
     RV(attached); a restore whose answer was lost is looked for the same way before it is sent again.
   - This is not C(supabase db reset --linked), which drops the remote database and replays the migrations.
