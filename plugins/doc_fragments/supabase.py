@@ -44,3 +44,28 @@ notes:
     C(group/appops.runbooks.supabase).
   - A plain C(http://) API URL is refused unless its host is loopback.
 """
+
+    # Attributes of the read-only modules (before ansible.builtin.action_common_attributes: the first wins).
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.supabase]
+"""
+
+    # Attributes of the modules that change things; a module overrides single keys in its own attributes.
+    WRITE_MODULE = r"""
+attributes:
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.supabase]
+"""

@@ -16,10 +16,12 @@ description:
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
   - appops.runbooks.supabase
   - appops.runbooks.api_retry
+  # Before the builtin attributes: the first fragment to set an attribute wins.
+  - appops.runbooks.supabase.INFO_MODULE
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 seealso:
   - module: appops.runbooks.supabase_restore
 """

@@ -25,9 +25,11 @@ description:
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
   - appops.runbooks.supabase
   - appops.runbooks.api_retry
+  - appops.runbooks.supabase.WRITE_MODULE
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 options:
   backup_id:
     description:
@@ -57,8 +59,6 @@ attributes:
     details: Checks the backup or the time against the API's list and reports the restore it would start.
   diff_mode:
     support: none
-  platform:
-    platforms: all
 seealso:
   - module: appops.runbooks.supabase_backup_info
 """
