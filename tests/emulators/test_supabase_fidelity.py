@@ -50,13 +50,13 @@ def _statuses_until_healthy(http: requests.Session) -> list[str]:
 
 
 def test_reads_match_the_spec_and_need_the_token(supabase_lab: requests.Session) -> None:
+    wrong_token = {"Authorization": "Bearer sbp_" + "0" * 40}
     cases: list[tuple[str, str, requests.Response]] = [
         ("/v1/projects", "GET", supabase_lab.get(f"{API}/v1/projects", timeout=10)),
         ("/v1/projects/{ref}", "GET", supabase_lab.get(f"{API}/v1/projects/{REF}", timeout=10)),
         (BACKUPS, "GET", supabase_lab.get(f"{API}/v1/projects/{REF}/database/backups", timeout=10)),
         ("/v1/projects", "GET", requests.get(f"{API}/v1/projects", timeout=10)),
-        ("/v1/projects/{ref}", "GET", requests.get(f"{API}/v1/projects/{REF}", timeout=10,
-                                                    headers={"Authorization": "Bearer sbp_" + "0" * 40})),
+        ("/v1/projects/{ref}", "GET", requests.get(f"{API}/v1/projects/{REF}", timeout=10, headers=wrong_token)),
     ]
     for path, method, response in cases:
         validate_supabase(response, path, method)
