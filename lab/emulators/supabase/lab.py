@@ -259,8 +259,9 @@ class Lab:
                     interval = self.knobs[knob]
                     if kind == "pitr" and not project.get("pitr_enabled") or interval <= 0:
                         continue
-                    last = max((c["taken_at"] for c in self.captures.get(ref, []) if c["kind"] == kind),
-                               default=0.0)
+                    with self.lock:
+                        last = max((c["taken_at"] for c in self.captures.get(ref, []) if c["kind"] == kind),
+                                   default=0.0)
                     if time.time() - last >= interval:
                         try:
                             self.capture(ref, kind)
