@@ -20,7 +20,7 @@ from .._http import REDACTED
 
 TARGETS = ("production", "preview", "development")
 DEFAULT_TYPE = "encrypted"
-# Types whose values the API returns (encrypted ones with decrypt=true) and so can be compared.
+# Types whose values the API never returns (encrypted ones come back with decrypt=true).
 UNREADABLE_TYPES = ("sensitive",)
 UNMANAGED_TYPES = ("system",)
 
@@ -69,12 +69,16 @@ def record_targets(record: t.Mapping[str, t.Any]) -> list[str]:
     return [targets] if isinstance(targets, str) else list(targets)
 
 
-def same_value(record: t.Mapping[str, t.Any], wanted: Wanted, force: bool) -> tuple[bool, bool]:
-    """(the record already holds the wanted value and type, its value could be compared)."""
+def same_value(record: t.Mapping[str, t.Any], wanted: Wanted) -> tuple[bool, bool]:
+    """(the record already holds the wanted value and type, its value could be compared).
+
+    A value that cannot be read back counts as the same: writing it again on every run would make
+    the task report a change forever (``force_update`` writes it anyway, see :func:`force_sensitive`).
+    """
     if wanted.type and record.get("type") != wanted.type:
         return False, True
     if record.get("type") in UNREADABLE_TYPES:
-        return not force, False
+        return True, False
     return record.get("value") == wanted.value, True
 
 
@@ -89,7 +93,7 @@ def plan_key(plan: Plan, wanted: Wanted, records: list[dict[str, t.Any]], defaul
         if wanted.value is None:
             _remove(plan, record, targets, managed)
             continue
-        same, compared = same_value(record, wanted, force=False)
+        same, compared = same_value(record, wanted)
         if not compared:
             plan.uncompared_keys.add(wanted.key)
         if same:
