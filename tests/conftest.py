@@ -27,6 +27,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),
     # The Vercel emulator tests' own instance (18210), started and stopped by their session fixture.
     ("emulators/test_vercel_", "vercel-test-emulator"),
+    # The vercel_* modules' own emulator instance (18230-18233), started and stopped by their session fixture.
+    ("integration/vercel_modules/", "vercel-modules-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped

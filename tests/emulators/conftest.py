@@ -92,21 +92,14 @@ def blob_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 from vercel_lab_helpers import API as VERCEL_API  # noqa: E402
 from vercel_lab_helpers import TOKEN as VERCEL_TOKEN  # noqa: E402
-from vercel_lab_helpers import lab_env as vercel_lab_env  # noqa: E402
+from vercel_lab_helpers import own_instance as own_vercel_instance  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def vercel_emulator() -> Iterator[str]:
     """The Vercel tests' own instance, started with lab-up.sh and stopped with lab-down.sh."""
-    def script(name: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(REPO / "lab" / "emulators" / name)], capture_output=True, text=True,
-                              check=False, timeout=300, env=vercel_lab_env())
-
-    result = script("lab-up.sh")
-    assert result.returncode == 0, f"lab-up.sh failed:\n{result.stdout}\n{result.stderr}"
-    assert requests.get(f"{VERCEL_API}/__lab/health", timeout=5).status_code == 200
-    yield VERCEL_API
-    script("lab-down.sh")
+    with own_vercel_instance() as api:
+        yield api
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ CASES: list[tuple[str, str, str, Case]] = [
     ("/v10/projects", "GET", "projects", _get(f"/v10/projects?{T}")),
     ("/v9/projects/{idOrName}", "GET", "project", _get(f"/v9/projects/{FIXZIT}?{T}")),
     ("/v9/projects/{idOrName}", "GET", "project other team", _get(f"/v9/projects/{FIXZIT}?teamId=team_other")),
+    ("/v9/projects/{idOrName}/domains", "GET", "project domains", _get(f"/v9/projects/{FIXZIT}/domains?{T}")),
     ("/v6/deployments", "GET", "deployments", _get(f"/v6/deployments?projectId={{fixzit}}&limit=2&{T}")),
     ("/v6/deployments", "GET", "deployments filtered",
      _get(f"/v6/deployments?projectId={{mysetlist}}&target=production&state=READY&{T}")),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,10 +34,30 @@ _SHARED = os.environ.get("APPOPS_SHARED_DIR") or next(
 SPEC_PATH = Path(_SHARED) / "api-specs" / "vercel" / "vercel-spec.json"
 
 
-def lab_env() -> dict[str, str]:
-    """Environment for lab-up.sh / lab-down.sh that targets the tests' own Vercel instance."""
-    return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "HEROKU_EMU_CLI_ENV": str(CLI_ENV),
-            "APPOPS_LAB_EMULATORS": "vercel"}
+def lab_env(ports: dict[str, str] | None = None, lab_dir: Path = TEST_LAB_DIR) -> dict[str, str]:
+    """Environment for lab-up.sh / lab-down.sh that targets one own Vercel instance (the tests' by default)."""
+    return {**os.environ, **(ports or TEST_PORTS), "APPOPS_LAB_DIR": str(lab_dir),
+            "HEROKU_EMU_CLI_ENV": str(lab_dir / "cli.env"), "APPOPS_LAB_EMULATORS": "vercel"}
+
+
+@contextmanager
+def own_instance(ports: dict[str, str] | None = None, lab_dir: Path = TEST_LAB_DIR) -> Iterator[str]:
+    """An own emulator instance on ``ports`` with its state under ``lab_dir``: started with lab-up.sh,
+    stopped with lab-down.sh; yields the API URL."""
+    env = lab_env(ports, lab_dir)
+    api = f"http://127.0.0.1:{env['VERCEL_EMU_API_PORT']}"
+
+    def script(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(REPO / "lab" / "emulators" / name)], capture_output=True, text=True,
+                              check=False, timeout=300, env=env)
+
+    result = script("lab-up.sh")
+    assert result.returncode == 0, f"lab-up.sh failed:\n{result.stdout}\n{result.stderr}"
+    assert requests.get(f"{api}/__lab/health", timeout=5).status_code == 200
+    try:
+        yield api
+    finally:
+        script("lab-down.sh")
 
 
 def project_state(name: str) -> dict[str, Any]:

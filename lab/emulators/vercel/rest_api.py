@@ -51,6 +51,7 @@ class RestApi:
         add("GET", "/teams/{teamId}", self.get_team, schema=False)
         add("GET", "/v10/projects", self.list_projects)
         add("GET", "/v9/projects/{idOrName}", self.get_project)
+        add("GET", "/v9/projects/{idOrName}/domains", self.project_domains)
         add("GET", "/projects/{idOrName}/custom-environments", self.custom_environments, schema=False)
         add("GET", "/v9/projects/{idOrName}/custom-environments", self.custom_environments, schema=False)
         add("GET", "/v6/deployments", self.list_deployments)
@@ -151,6 +152,18 @@ class RestApi:
 
     def get_project(self, request: Request) -> Response:
         return Response(200, self._project_json(self.lab.project(request.params["idOrName"])))
+
+    def project_domains(self, request: Request) -> Response:
+        """The project's domains, verified, in the order they were added (the first one is production's)."""
+        project = self.lab.project(request.params["idOrName"])
+        domains = []
+        for number, name in enumerate(project["domains"]):
+            apex = name if name.endswith(".vercel.app") else ".".join(name.split(".")[-2:])
+            domains.append({"name": name, "apexName": apex, "projectId": project["id"], "redirect": None,
+                            "redirectStatusCode": None, "gitBranch": None, "customEnvironmentId": None,
+                            "updatedAt": project["createdAt"] + number, "createdAt": project["createdAt"] + number,
+                            "verified": True})
+        return Response(200, {"domains": domains, "pagination": {"count": len(domains), "next": None, "prev": None}})
 
     def custom_environments(self, request: Request) -> Response:
         self.lab.project(request.params["idOrName"])

@@ -7,11 +7,9 @@ deletes it afterwards, so tests never depend on, or disturb, the seed apps.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 import requests
 
 from ansible_collections.appops.runbooks.lab.emulators.heroku.client import healthy, lab_token
+from ansible_collections.appops.runbooks.tests.integration.playbooks import Playbooks
 
 REPO = Path(__file__).resolve().parents[3]
 API = os.environ.get("HEROKU_EMULATOR_URL", "http://127.0.0.1:18100")
@@ -70,59 +69,7 @@ def lab_apps(emulator: str) -> t.Iterator[LabApps]:
     apps.cleanup()
 
 
-class PlaybookRun(t.NamedTuple):
-    rc: int
-    results: list[dict[str, t.Any]]
-    stdout: str
-
-    @property
-    def last(self) -> dict[str, t.Any]:
-        return self.results[-1]
-
-
-class Playbooks:
-    """Writes tasks into a playbook and runs it with ansible-playbook; results come from the json callback."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.count = 0
-
-    def run(self, tasks: list[dict[str, t.Any]], *, check: bool = False, diff: bool = False,
-            verbosity: int = 0) -> PlaybookRun:
-        self.count += 1
-        play = [{
-            "name": "heroku modules against the lab",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-            # Credentials once for the whole group, as playbooks of this collection do.
-            "module_defaults": {"group/appops.runbooks.heroku": {
-                "api_key": lab_token(), "api_url": API, "data_api_url": API,
-            }},
-            "tasks": tasks,
-        }]
-        path = self.workdir / f"play{self.count}.yml"
-        path.write_text(json.dumps(play, indent=1))
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-                   ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_NOCOLOR="1")
-        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                   str(path)]
-        if check:
-            command.append("--check")
-        if diff:
-            command.append("--diff")
-        if verbosity:
-            command.append("-" + "v" * verbosity)
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False)
-        try:
-            report = json.loads(done.stdout[done.stdout.index("{"):])
-        except ValueError:
-            raise AssertionError(f"no JSON report (rc {done.returncode}):\n{done.stdout}\n{done.stderr}") from None
-        results = [task["hosts"]["localhost"] for play_report in report["plays"] for task in play_report["tasks"]]
-        return PlaybookRun(done.returncode, results, done.stdout + done.stderr)
-
-
 @pytest.fixture
 def playbooks(tmp_path: Path, emulator: str) -> Playbooks:
-    return Playbooks(tmp_path)
+    # Credentials once for the whole group, as playbooks of this collection do.
+    return Playbooks(tmp_path, "heroku", {"api_key": lab_token(), "api_url": API, "data_api_url": API})
