@@ -71,8 +71,6 @@ aliases:
   elements: str
 """
 
-import typing as t
-
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.client import strip_scheme
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.deployments import describe, deployment_id
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.module import VercelModule

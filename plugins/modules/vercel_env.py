@@ -138,8 +138,6 @@ redeploy_needed:
   type: bool
 """
 
-import typing as t
-
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.env import (
     DEFAULT_TYPE, Plan, Wanted, env_value, env_view, keys_by_target, make_plan, planned_view,
 )

@@ -114,7 +114,9 @@ last_alias_request:
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.client import WAIT_ARGUMENT_SPEC
-from ansible_collections.appops.runbooks.plugins.module_utils._vercel.deployments import describe, deployment_id
+from ansible_collections.appops.runbooks.plugins.module_utils._vercel.deployments import (
+    describe, deployment_id, ready_state,
+)
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.module import VercelModule
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.production import (
     PREVIOUS, alias_job, change_kind, job_in_flight, job_towards, previous_production, production_id,
@@ -174,6 +176,9 @@ def run(vm: VercelModule) -> None:
                 to_deployment=current_id, deployment=describe(target), attached=towards == target_id,
                 last_alias_request=alias_job(project))
 
+    if ready_state(target) != "READY":
+        vm.fail(f"{vm.subject}: deployment {target_id} is {ready_state(target)}; only a READY deployment can serve"
+                " production (wait for it with vercel_deployment first)", deployment=describe(target))
     kind = change_kind(p["method"], target, current)
     after = view(target_id, target.get("url"))
 

@@ -188,7 +188,7 @@ def keys_by_target(records: list[dict[str, t.Any]]) -> dict[str, list[str]]:
 
 def describe_record(record: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """An env var as the modules return it: everything but the value."""
-    described = {name: record.get(name) for name in ("id", "key", "type", "createdAt", "updatedAt", "comment",
-                                                      "gitBranch")}
+    fields = ("id", "key", "type", "createdAt", "updatedAt", "comment", "gitBranch")
+    described = {name: record.get(name) for name in fields}
     described["target"] = record_targets(record)
     return {name: value for name, value in described.items() if value is not None}

@@ -62,8 +62,10 @@ def previous_production(client: VercelClient, project: t.Mapping[str, t.Any]) ->
     if current_id and rolled_back_to(project, current_id):
         return client.deployment(current_id)
     reference = client.deployment(current_id) if current_id else None
-    candidates = client.deployments(project["id"], target="production", state="READY")
-    for candidate in candidates:  # newest first
+    # ``until`` asks the API for what was created before the current one, newest first.
+    older = {"until": reference.get("createdAt")} if reference and reference.get("createdAt") else {}
+    candidates = client.deployments(project["id"], limit=20, target="production", state="READY", **older)
+    for candidate in candidates:
         if deployment_id(candidate) == current_id or target_of(candidate) != "production":
             continue
         if reference is None or (candidate.get("createdAt") or 0) < (reference.get("createdAt") or 0):

@@ -132,7 +132,7 @@ def test_every_module_check_apply_idempotent(playbooks: Playbooks, lab: Lab) -> 
 
 
 def test_rerun_while_building_attaches_through_faults(playbooks: Playbooks, lab: Lab) -> None:
-    lab.knobs(build_ms=8000)
+    lab.knobs(build_ms=10000)
     seq = lab.last_seq()
     lab.faults(error_rate=0.25, error_status=503, rate_limit_burst=3, seed=7)
     # force: no server-side reuse of a running build; only the module's own lookup can attach.

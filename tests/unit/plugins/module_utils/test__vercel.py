@@ -1,8 +1,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pure parts of the Vercel helpers: the env var plan per target, source matching, the build log excerpt."""
+"""The Vercel helpers: the env var plan per target, source matching, the build log excerpt, the client's
+team scope and its ``until`` pagination."""
 
 from __future__ import annotations
 
+import json
+
+from ansible_collections.appops.runbooks.plugins.module_utils._vercel.client import PAGE_LIMIT, VercelClient
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.deployments import Source, build_log_excerpt
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.env import Wanted, env_value, make_plan
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.production import change_kind
@@ -82,3 +86,60 @@ def test_change_kind_rolls_back_to_older_production_only():
     assert change_kind("auto", {"createdAt": 5, "target": "production", "readyState": "READY"}, current) == "rollback"
     assert change_kind("auto", {"createdAt": 5, "target": None, "readyState": "READY"}, current) == "promote"
     assert change_kind("auto", {"createdAt": 20, "target": "production", "readyState": "READY"}, current) == "promote"
+
+
+class FakeResponse:
+    def __init__(self, body: object) -> None:
+        self.status_code = 200
+        self.headers: dict[str, str] = {}
+        self.reason = "OK"
+        self.content = json.dumps(body).encode()
+        self._body = body
+
+    def json(self) -> object:
+        return self._body
+
+
+class FakeSession:
+    """Ten deployments (createdAt 10 down to 1), at most four a page whatever the limit; remembers every call."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.verify = True
+        self.trust_env = False
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def request(self, method: str, url: str, params=None, **kwargs) -> FakeResponse:
+        params = dict(params or {})
+        self.calls.append((method, url, params))
+        until = int(params.get("until", 11))
+        created = [c for c in range(10, 0, -1) if c < until][: min(int(params.get("limit", 100)), 4)]
+        more = created and created[-1] > 1
+        return FakeResponse({"deployments": [{"uid": f"dpl_{c}", "createdAt": c} for c in created],
+                             "pagination": {"count": len(created), "next": created[-1] if more else None}})
+
+    def close(self) -> None:
+        pass
+
+
+def test_every_call_carries_the_team_and_listings_follow_until():
+    session = FakeSession()
+    client = VercelClient("tok_secret", team_id="team_1", api_url="http://127.0.0.1:1", session=session)
+    listed = client.deployments("prj_1", limit=5, target="production")
+    assert [d["uid"] for d in listed] == ["dpl_10", "dpl_9", "dpl_8", "dpl_7", "dpl_6"]
+    sent = [params for _method, _url, params in session.calls]
+    assert all(params["teamId"] == "team_1" and params["projectId"] == "prj_1" for params in sent)
+    assert [params.get("until") for params in sent] == [None, 7]
+    session.calls.clear()
+    everything = client.deployments("prj_1")
+    assert [d["createdAt"] for d in everything] == list(range(10, 0, -1))
+    assert [params.get("until") for _method, _url, params in session.calls] == [None, 7, 3]
+    assert session.calls[-1][2]["limit"] == PAGE_LIMIT
+    assert "tok_secret" not in repr(client)
+    assert session.headers["Authorization"] == "Bearer tok_secret"
+
+
+def test_without_a_team_no_team_parameter_is_sent():
+    session = FakeSession()
+    VercelClient("tok", api_url="http://127.0.0.1:1", session=session).deployments("prj_1", limit=1)
+    assert "teamId" not in session.calls[0][2]
