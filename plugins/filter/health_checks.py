@@ -14,7 +14,8 @@ description:
     them.
   - Each loop item is a check, a dict with C(path) and optionally C(degrades) (a failing answer makes the app
     V(degraded) rather than V(unhealthy), for a component the app works without) and C(expect) (keys the JSON
-    answer must have with these values, such as C({"ready": true}); a different answer is V(unhealthy)).
+    answer must have with these values, such as C(ready) V(true) for fixzit's C(/api/health/ready); a different
+    answer is V(unhealthy)).
   - Returns a dict C(status), C(reasons) (each prefixed with the path), C(http_status) and C(body) of the worst
     answer (the first one when all are healthy), and C(checks), the verdict of every path.
 options:

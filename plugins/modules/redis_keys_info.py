@@ -65,8 +65,8 @@ attributes:
     support: none
   platform:
     platforms: posix
-seealso:
-  - module: community.general.redis
+notes:
+  - The flush itself is C(community.general.redis) with C(command=flush), as the redis role runs it.
 """
 
 EXAMPLES = r"""
