@@ -110,7 +110,7 @@ else:
 
 def count_matching(client: t.Any, pattern: str, scan_count: int) -> int:
     """SCAN in steps: the server answers other clients between two calls, unlike KEYS."""
-    return sum(1 for _ in client.scan_iter(match=pattern, count=scan_count))
+    return sum(1 for _key in client.scan_iter(match=pattern, count=scan_count))
 
 
 def keyspace_total(info: dict[str, t.Any]) -> int:
