@@ -20,6 +20,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # The emulator on 18100 (the lab's own): reset per test, or apps created in it.
     ("integration/heroku/", "heroku-lab-emulator"),
     ("integration/heroku_modules/", "heroku-lab-emulator"),
+    # The lab's Vercel emulator (18200, domains 18201): reset per test and when the session ends.
+    ("integration/vercel/", "vercel-lab-emulator"),
     ("integration/bench/test_fleet_bench_smoke.py", "heroku-lab-emulator"),
     # The coffee-tracker compose stack, its PostgreSQL, Redis, SQLite file and backups.
     ("integration/compose/", "coffee-tracker-stack"),

@@ -45,6 +45,8 @@ from ansible.plugins.lookup import LookupBase
 
 ROLE_KINDS = ("platform", "store", "cache", "common")
 BACKUP_KEEPERS = ("collection", "platform")
+# What a platform leaves when a rollback target fails its health gate (common's rollback skeleton).
+FAILED_ROLLBACK = ("put_back", "keep_failed")
 
 
 def collection_roles_dir() -> pathlib.Path:
@@ -62,6 +64,8 @@ def read_declaration(role_dir: pathlib.Path) -> dict[str, Any]:
         raise AnsibleLookupError(f"{path}: appops_role.kind must be one of {', '.join(ROLE_KINDS)}")
     if declaration["kind"] == "store" and declaration.get("backups") not in BACKUP_KEEPERS:
         raise AnsibleLookupError(f"{path}: a store declares backups: collection or platform")
+    if declaration["kind"] == "platform" and declaration.get("failed_rollback") not in FAILED_ROLLBACK:
+        raise AnsibleLookupError(f"{path}: a platform declares failed_rollback: {' or '.join(FAILED_ROLLBACK)}")
     return declaration
 
 

@@ -10,7 +10,8 @@ module: vercel_env_info
 short_description: List a Vercel project's env var names, types and targets
 version_added: 0.1.0
 description:
-  - The API equivalent of C(vercel env ls). Never changes anything and never returns a value.
+  - The API equivalent of C(vercel env ls). Never changes anything and returns no value, except those of the
+    keys in O(reveal) (C(vercel env pull) of single keys).
 options:
   project:
     description:
@@ -22,6 +23,15 @@ options:
       - List only the vars of this target.
     type: str
     choices: [production, preview, development]
+  reveal:
+    description:
+      - Also return the values of these keys (of O(target), which is then required) in RV(values), read decrypted.
+      - C(sensitive) values are never returned by Vercel; such a key is left out of RV(values), and so is a key
+        the target does not have.
+      - Register the result under C(no_log) when it holds secrets.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - appops.runbooks.vercel
   - appops.runbooks.api_retry
@@ -54,25 +64,43 @@ keys:
   returned: success
   type: dict
   sample: {production: [MAINTENANCE_MODE], preview: [], development: []}
+values:
+  description: The values of the keys in O(reveal) that O(target) has and Vercel returns.
+  returned: when O(reveal) is set
+  type: dict
+  sample: {MAINTENANCE_MESSAGE: Back at 10:00}
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._vercel.env import describe_record, keys_by_target
+import typing as t
+
+from ansible_collections.appops.runbooks.plugins.module_utils._vercel.env import (
+    UNREADABLE_TYPES, describe_record, keys_by_target)
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.module import VercelModule
 
 
 def run(vm: VercelModule) -> None:
     vm.doing("reading env vars")
-    records = vm.client.envs(vm.project_name)
+    reveal = vm.params["reveal"]
+    records = vm.client.envs(vm.project_name, decrypt=bool(reveal))
     if vm.params["target"]:
         records = [r for r in records if vm.params["target"] in (r.get("target") or [])]
-    vm.exit(False, env=[describe_record(r) for r in records], keys=keys_by_target(records))
+    extra = {"values": revealed_values(records, reveal)} if reveal else {}
+    vm.exit(False, env=[describe_record(r) for r in records], keys=keys_by_target(records), **extra)
+
+
+def revealed_values(records: list[dict[str, t.Any]], keys: list[str]) -> dict[str, str]:
+    """The values of ``keys``, where the API returned one (never for sensitive vars)."""
+    return {record["key"]: str(record["value"]) for record in records
+            if record.get("key") in keys and record.get("type") not in UNREADABLE_TYPES
+            and record.get("value") not in (None, "") and not record.get("gitBranch")}
 
 
 def main() -> None:
     VercelModule(dict(
         project=dict(type="str", required=True),
         target=dict(type="str", choices=["production", "preview", "development"]),
-    )).run(run)
+        reveal=dict(type="list", elements="str", default=[], no_log=False),
+    ), required_by={"reveal": "target"}).run(run)
 
 
 if __name__ == "__main__":

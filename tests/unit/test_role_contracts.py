@@ -111,8 +111,9 @@ def test_entry_point_sets_no_undeclared_result(entry: tuple[pathlib.Path, str, s
 
 
 def test_the_scan_sees_results_in_blocks() -> None:
-    # The scan itself: a result set in a rescue and a register in a block are both found.
-    assert result_facts_set(ROLES / "heroku" / "tasks" / "deploy.yml") == {"appops_release"}
+    # The scan itself: a result set in a rescue and in a block, and a register, are all found.
+    assert result_facts_set(ROLES / "common" / "tasks" / "_deploy_body.yml") == {"appops_release"}
+    assert result_facts_set(ROLES / "heroku" / "tasks" / "release.yml") == {"appops_release_made"}
     assert result_facts_set(ROLES / "compose" / "tasks" / "health.yml") == {"appops_health"}
 
 
@@ -123,7 +124,7 @@ def test_every_kind_has_its_role(kind: str, summary: dict[str, Any]) -> None:
 
 
 def test_the_lookup_derives_what_the_roles_declare(summary: dict[str, Any]) -> None:
-    assert summary["platforms"] == ["compose", "heroku"]
+    assert summary["platforms"] == ["compose", "heroku", "vercel"]
     assert summary["store_kinds"] == ["compose_postgres", "heroku_postgres", "sqlite", "supabase"]
     assert summary["cache_kinds"] == ["redis"]
     assert summary["platform_backup_kinds"] == ["heroku_postgres"]
@@ -132,11 +133,45 @@ def test_the_lookup_derives_what_the_roles_declare(summary: dict[str, Any]) -> N
     assert not set(summary["planned"]["platforms"]) & set(summary["platforms"])
 
 
+PLATFORM_ROLE = "appops.runbooks.{{ app_platform }}"
+# A guard that includes a primitive only when the platform declares it (common/defaults/main.yml).
+OPTIONAL_GUARD = "in common_platform_primitives"
+
+
+def platform_primitives_included() -> dict[str, bool]:
+    """Primitive -> whether every platform must offer it: every include of the app's platform role in
+    the tasks files of common, the stores and the caches; optional when guarded by the declaration."""
+    included: dict[str, bool] = {}
+    for tasks_file in sorted(ROLES.glob("*/tasks/*.yml")):
+        for task in tasks_of(yaml.safe_load(tasks_file.read_text(encoding="utf-8"))):
+            include = task.get("ansible.builtin.include_role") or {}
+            if include.get("name") != PLATFORM_ROLE:
+                continue
+            when = task.get("when") or []
+            optional = any(OPTIONAL_GUARD in str(condition) for condition in (when if isinstance(when, list) else [when]))
+            name = include["tasks_from"]
+            included[name] = included.get(name, False) or not optional
+    return included
+
+
 def test_platforms_offer_the_primitives_the_skeletons_call(summary: dict[str, Any]) -> None:
     # common's skeletons and the store and cache roles call these on app_platform.
-    needed = {"health", "maintenance", "config_var", "deploy", "rollback"}
+    included = platform_primitives_included()
+    required = {name for name, needed in included.items() if needed}
+    assert {"health", "maintenance", "config_var", "current_release", "release", "activate",
+            "rollback_target"} <= required
+    assert included.get("record") is False
     for platform in summary["platforms"]:
-        assert needed <= set(summary["entry_points"][platform]), platform
+        assert required <= set(summary["entry_points"][platform]), platform
+
+
+def test_platforms_declare_what_a_failed_rollback_leaves(summary: dict[str, Any], role_contracts: Any,
+                                                         tmp_path: pathlib.Path) -> None:
+    assert {summary["roles"][name]["failed_rollback"] for name in summary["platforms"]} <= {"put_back", "keep_failed"}
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "appops.yml").write_text("appops_role: {kind: platform, entry_points: {}}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="failed_rollback"):
+        role_contracts.read_declaration(tmp_path)
 
 
 @pytest.mark.parametrize("backup_id, accepted", [

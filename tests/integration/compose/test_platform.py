@@ -24,6 +24,10 @@ def current_deploy() -> dict:
     return json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["current"]
 
 
+def last_attempt() -> dict:
+    return json.loads((STATE / "deployments.json").read_text(encoding="utf-8"))["history"][-1]
+
+
 def tag_sha(tag: str) -> str:
     listed = subprocess.run(["git", "--git-dir", str(LAB / "git" / "coffee-tracker.git"), "rev-list", "-n", "1", tag],
                             capture_output=True, text=True, check=True)
@@ -113,6 +117,9 @@ def test_deploy_gate_rollback_and_reruns(lab_up):
         status, body = http_get("/health")
         assert status == 200 and body["version"] == "v1.0.0"
         assert current_deploy()["ref"] == "v1.0.0"
+        failed = last_attempt()
+        assert (failed["ref"], failed["via"], failed["status"], failed["rolled_back_to"]) == (
+            "v1.2.0-broken", "deploy", "failed", "v1.0.0")
 
         assert run_playbook("deploy", "-e", "ref=v1.1.0").rc == 0
         assert http_get("/health")[1]["version"] == "v1.1.0"
@@ -179,6 +186,9 @@ def test_rollback_to_a_broken_ref_puts_the_running_release_back(lab_up):
     status, body = http_get("/health")
     assert status == 200 and body["version"] == before["ref"]
     assert current_deploy() == before
+    failed = last_attempt()
+    assert (failed["ref"], failed["via"], failed["status"], failed["rolled_back_to"]) == (
+        "v1.2.0-broken", "rollback", "failed", before["ref"])
 
 
 def test_rollback_to_an_unknown_ref_changes_nothing(lab_up):

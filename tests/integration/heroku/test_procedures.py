@@ -127,6 +127,15 @@ def test_deploy_of_a_crashing_release_rolls_back_once(emulator, playbook, blobs)
     # The migration of the new release ran in a one-off dyno before the gate.
     assert any(d["command"].startswith("rails db:migrate") for d in state["oneoffs"].values())
 
+    # A rollback to the crashing release: Heroku keeps a rollback target that fails its gate
+    # (failed_rollback: keep_failed); the play fails naming it, and no release is put back.
+    crashed = f"v{start['current_release'] + 1}"
+    back = playbook("rollback.yml", STAGING, {"ref": crashed})
+    assert back.rc != 0 and f"Rollback of {STAGING} to {crashed}" in back.output and "stays in service" in back.output
+    state = emulator.state(STAGING)
+    assert [r["description"] for r in rollback_releases(state)] == ["Rollback to v5", f"Rollback to {crashed}"]
+    assert state["current_release"] == start["current_release"] + 3 and state["current_release_runtime"] != "ok"
+
 
 def test_deploy_is_desired_state(emulator, playbook, blobs):
     url = blobs("good-2.tar.gz", source_tarball())
