@@ -83,20 +83,21 @@ class PlaybookRun(t.NamedTuple):
 class Playbooks:
     """Writes tasks into a playbook and runs it with ansible-playbook; results come from the json callback."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, module_defaults: dict[str, t.Any] | None = None) -> None:
         self.workdir = workdir
         self.count = 0
+        self.module_defaults = module_defaults
 
     def run(self, tasks: list[dict[str, t.Any]], *, check: bool = False, diff: bool = False,
-            verbosity: int = 0) -> PlaybookRun:
+            verbosity: int = 0, env: dict[str, str] | None = None) -> PlaybookRun:
         self.count += 1
         play = [{
-            "name": "heroku modules against the lab",
+            "name": "modules against the lab",
             "hosts": "localhost",
             "gather_facts": False,
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
             # Credentials once for the whole group, as playbooks of this collection do.
-            "module_defaults": {"group/appops.runbooks.heroku": {
+            "module_defaults": self.module_defaults or {"group/appops.runbooks.heroku": {
                 "api_key": lab_token(), "api_url": API, "data_api_url": API,
             }},
             "tasks": tasks,
@@ -105,7 +106,7 @@ class Playbooks:
         path.write_text(json.dumps(play, indent=1))
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                    ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_NOCOLOR="1")
+                   ANSIBLE_NOCOLOR="1", **(env or {}))
         command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                    str(path)]
         if check:
