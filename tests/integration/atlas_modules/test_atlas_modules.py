@@ -25,8 +25,8 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 FAST = {"poll_interval": 0.3}
 
 
-def module(name: str, **args: t.Any) -> dict[str, t.Any]:
-    return {f"appops.runbooks.{name}": args}
+def module(_module: str, **args: t.Any) -> dict[str, t.Any]:
+    return {f"appops.runbooks.{_module}": args}
 
 
 def cycle(lab: Lab, task: dict[str, t.Any]) -> list[dict[str, t.Any]]:
@@ -279,3 +279,36 @@ def test_service_account_token_kept_and_no_secret_at_vvvv(lab: Lab, playbooks: t
     digest = playbooks.run([module("atlas_cluster_info", cluster="micmap-cluster")], verbosity=4)
     assert digest.rc == 0 and atlas.PRIVATE_KEY not in digest.stdout
     assert PORTS["ATLAS_EMU_API_PORT"] in digest.stdout  # the output is the verbose one
+
+
+# ---- mongodb_index ----------------------------------------------------------------------------
+def test_mongodb_index_desired_state_and_usage(lab: Lab, playbooks: t.Any) -> None:
+    uri = f"mongodb://127.0.0.1:{FIXZIT_PORT}/fixzit"
+    create = module("mongodb_index", uri=uri, collection="workOrders", keys={"status": 1, "createdAt": -1})
+    sparse = module("mongodb_index", uri=uri, collection="workOrders", keys={"status": 1, "createdAt": -1},
+                    sparse=True)
+    drop = module("mongodb_index", uri=uri, collection="workOrders", name="organizationId_1_status_1", state="absent")
+    check = [dict(task, check_mode=True) for task in (create, drop)]
+    sparse = dict(sparse, diff=True)
+    run = playbooks.run(check + [create, dict(create, check_mode=True), create, sparse, sparse,
+                                 drop, dict(drop, check_mode=True), drop], verbosity=4)
+    assert run.rc == 0, run.stdout
+    assert changed(run.results) == [True, True, True, False, False, True, False, True, False, False], run.stdout
+    assert run.results[2]["index"]["name"] == "status_1_createdAt_-1"
+    assert run.results[5]["diff"]["before"]["sparse"] is False and run.results[5]["diff"]["after"]["sparse"] is True
+    assert uri not in run.stdout, "the connection string is no_log"
+    with Lab.mongo(FIXZIT_PORT) as client:
+        info = client.fixzit.workOrders.index_information()
+        assert info["status_1_createdAt_-1"]["key"] == [("status", 1), ("createdAt", -1)]
+        assert info["status_1_createdAt_-1"].get("sparse") is True
+        assert "organizationId_1_status_1" not in info
+        for _ in range(3):
+            list(client.fixzit.workOrders.find({"status": "open"}))
+
+    usage = playbooks.run([module("mongodb_index_info", uri=uri, collection="workOrders"),
+                           module("mongodb_index_info", uri=uri)])
+    assert usage.rc == 0, usage.stdout
+    indexes = {i["name"]: i for i in usage.results[0]["indexes"]["workOrders"]}
+    assert set(indexes) == {"_id_", "status_1_createdAt_-1"}
+    assert indexes["status_1_createdAt_-1"]["usage"]["ops"] >= 3 and indexes["_id_"]["usage"]["ops"] == 0
+    assert set(usage.results[1]["indexes"]) == {"organizations", "users", "workOrders", "auditLogs"}
