@@ -10,9 +10,9 @@ module: atlas_backup_policy
 short_description: The cloud backup schedule and retention of a MongoDB Atlas cluster as desired state
 version_added: 0.1.0
 description:
-  - Makes the cluster's backup schedule (C(/backup/schedule)) what the options say: the reference time of
+  - Makes the cluster's backup schedule (C(/backup/schedule)) what the options say (the reference time of
     the scheduled snapshots, the point-in-time restore window, and the policy items (how often a snapshot is
-    taken and how long it is kept).
+    taken and how long it is kept)).
   - Only the options given are compared and set; O(policy_items), when given, is the whole list (items not
     listed are removed from the policy). A schedule that already matches is left alone.
 options:

@@ -54,7 +54,7 @@ options:
     type: str
   confirm:
     description:
-      - Must be the name of the target cluster (O(target_cluster), else O(cluster)): the restore wipes it.
+      - Must be the name of the target cluster (O(target_cluster), else O(cluster)), which the restore wipes.
     type: str
     required: true
   not_before:

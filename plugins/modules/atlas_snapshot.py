@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - O(state=present) takes an on-demand snapshot with O(description) and O(retention_days) and waits until it
     is C(completed).
-  - The snapshot is known by its O(description): when an on-demand snapshot with that description exists
+  - The snapshot is known by its O(description). When an on-demand snapshot with that description exists
     (queued, in progress or completed), nothing is taken and that snapshot is returned (and waited for).
     So give a description that names the moment, for example C(pre-restore 2025-11-03T02:00Z).
   - Atlas runs one on-demand snapshot of a cluster at a time and refuses a second while one is running. When

@@ -26,8 +26,8 @@ options:
     required: true
   keys:
     description:
-      - The index keys in order, field to direction (V(1), V(-1)) or type (V(text), V(2dsphere), V(hashed)),
-        for example C({organizationId: 1, status: 1}).
+      - 'The index keys in order, field to direction (V(1), V(-1)) or type (V(text), V(2dsphere), V(hashed)),
+        for example C({organizationId: 1, status: 1}).'
       - Required with O(state=present); with O(state=absent) it names the index when O(name) is not set.
     type: dict
   name:
@@ -56,6 +56,7 @@ options:
     default: present
 extends_documentation_fragment:
   - appops.runbooks.mongodb
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -70,7 +71,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: fixzit's work order index (db.workOrders.createIndex({organizationId: 1, status: 1}))
+- name: "fixzit's work order index: db.workOrders.createIndex({organizationId: 1, status: 1})"
   appops.runbooks.mongodb_index:
     uri: "{{ fixzit_mongodb_uri }}"
     collection: workOrders

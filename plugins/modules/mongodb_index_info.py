@@ -21,6 +21,7 @@ options:
     type: str
 extends_documentation_fragment:
   - appops.runbooks.mongodb
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
