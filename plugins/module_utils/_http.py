@@ -835,7 +835,6 @@ class ClientCredentialsAuth(AuthBase):  # type: ignore[misc,valid-type]
         self._clock = clock
         self._token: str | None = None
         self._expires_at = 0.0
-        self.tokens_issued = 0
 
     def __repr__(self) -> str:
         return "ClientCredentialsAuth()"
@@ -864,7 +863,6 @@ class ClientCredentialsAuth(AuthBase):  # type: ignore[misc,valid-type]
                                      path=self._token_path)
         self._token = str(token)
         self._expires_at = self._clock() + float(answer.get("expires_in") or 0)
-        self.tokens_issued += 1
 
     def __call__(self, request: t.Any) -> t.Any:
         request.headers["Authorization"] = f"Bearer {self.token()}"
@@ -875,7 +873,6 @@ class ClientCredentialsAuth(AuthBase):  # type: ignore[misc,valid-type]
         if response.status_code != 401 or getattr(response.request, "_token_renewed", False):
             return response
         self.forget()
-        _ = response.content  # read the body so the connection can be reused
         response.close()
         again = response.request.copy()
         again._token_renewed = True

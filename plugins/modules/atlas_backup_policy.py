@@ -130,6 +130,11 @@ def request_body(schedule: dict, changes: dict) -> dict:
     return body
 
 
+def compared(view: dict) -> dict:
+    """What the diff shows: the settings, not the time of the next snapshot."""
+    return {k: v for k, v in view.items() if k != "next_snapshot"}
+
+
 def run(am: AtlasModule) -> None:
     cluster = am.params["cluster"]
     am.doing("reading the backup schedule")
@@ -145,7 +150,6 @@ def run(am: AtlasModule) -> None:
     answer = am.write(f"changing the backup schedule of {cluster} ({', '.join(sorted(changes))})",
                       lambda: am.client.update_backup_schedule(cluster, request_body(schedule, changes)), None)
     after = predicted if answer is None else policy_view(answer)
-    compared = lambda view: {k: v for k, v in view.items() if k != "next_snapshot"}  # noqa: E731
     am.exit(True, before=compared(current), after=compared(after), policy=after)
 
 

@@ -117,7 +117,7 @@ def wanted_index(mm: MongoModule) -> dict[str, t.Any]:
 def create(mm: MongoModule, collection: t.Any, index: dict[str, t.Any]) -> None:
     options = {field: index[option] for option, field in OPTION_FIELDS.items()
                if index[option] not in (None, False)}
-    collection.create_index([(field, way) for field, way in index["keys"]], name=index["name"], **options)
+    collection.create_index([tuple(pair) for pair in index["keys"]], name=index["name"], **options)
 
 
 def run(mm: MongoModule) -> None:
@@ -154,7 +154,7 @@ def run(mm: MongoModule) -> None:
 def main() -> None:
     spec: dict[str, dict[str, t.Any]] = dict(
         collection=dict(type="str", required=True),
-        keys=dict(type="dict"),
+        keys=dict(type="dict", no_log=False),
         name=dict(type="str"),
         unique=dict(type="bool", default=False),
         sparse=dict(type="bool", default=False),

@@ -14,11 +14,8 @@ import sys
 import typing as t
 from pathlib import Path
 
-import pytest
 import requests
 from pymongo import MongoClient
-
-from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import Playbooks
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "emulators"))

@@ -16,11 +16,10 @@ from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import
     restore_status,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._http import RetryPolicy
-from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils.test__http import (  # noqa: F401 - fixture
-    Scripted,
-    ScriptedServer,
-    server,
-)
+from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils import test__http
+from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils.test__http import Scripted, ScriptedServer
+
+server = test__http.server  # the scripted server's fixture
 
 GROUP = "6650a0000000000000000002"
 BASE = f"/api/atlas/v2/groups/{GROUP}"

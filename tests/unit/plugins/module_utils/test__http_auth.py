@@ -26,11 +26,10 @@ from ansible_collections.appops.runbooks.plugins.module_utils._http import (
     ServerError,
     digest_auth,
 )
-from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils.test__http import (  # noqa: F401 - fixture
-    Scripted,
-    ScriptedServer,
-    server,
-)
+from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils import test__http
+from ansible_collections.appops.runbooks.tests.unit.plugins.module_utils.test__http import Scripted, ScriptedServer
+
+server = test__http.server  # the scripted server's fixture
 
 USER, PASSWORD, REALM = "labpubky", "0d6a1f62-private-key", "MMS Public API"
 CLIENT_ID, CLIENT_SECRET = "mdb_sa_id_1", "mdb_sa_sk_very-secret"
@@ -119,12 +118,11 @@ def test_digest_with_a_wrong_key_is_an_auth_error_without_the_key(digest_server)
     assert caught.value.status == 401 and wrong not in str(caught.value) and wrong not in repr(client)
 
 
-def oauth_client(server: ScriptedServer, clock: t.Callable[[], float] = lambda: 1000.0,
-                 ) -> tuple[ApiClient, ClientCredentialsAuth]:
+def oauth_client(server: ScriptedServer, clock: t.Callable[[], float] = lambda: 1000.0) -> ApiClient:
     retry = RetryPolicy(sleep=no_sleep, random=lambda: 0.5)
     auth = ClientCredentialsAuth(ApiClient(server.url, retry=retry, secrets=[CLIENT_SECRET]), "/api/oauth/token",
                                  CLIENT_ID, CLIENT_SECRET, clock=clock)
-    return ApiClient(server.url, auth=auth, retry=retry), auth
+    return ApiClient(server.url, auth=auth, retry=retry)
 
 
 def token_answer(token: str, expires_in: int = 3600) -> Scripted:
@@ -134,11 +132,11 @@ def token_answer(token: str, expires_in: int = 3600) -> Scripted:
 def test_client_credentials_token_is_asked_once_and_sent_as_bearer(server):
     server.script("POST", "/api/oauth/token", token_answer("tok-1"))
     server.script("GET", "/x", Scripted(200, {"ok": 1}))
-    client, auth = oauth_client(server)
+    client = oauth_client(server)
     client.get("/x")
     client.get("/x")
     token_requests = server.requests_to("POST", "/api/oauth/token")
-    assert len(token_requests) == 1 and auth.tokens_issued == 1
+    assert len(token_requests) == 1
     basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     assert token_requests[0]["headers"]["authorization"] == f"Basic {basic}"
     assert token_requests[0]["headers"]["content-type"] == "application/x-www-form-urlencoded"
@@ -150,7 +148,7 @@ def test_client_credentials_token_is_renewed_before_it_expires(server):
     server.script("POST", "/api/oauth/token", token_answer("tok-1", 120), token_answer("tok-2", 120))
     server.script("GET", "/x", Scripted(200, {"ok": 1}))
     now = [1000.0]
-    client, _ = oauth_client(server, clock=lambda: now[0])
+    client = oauth_client(server, clock=lambda: now[0])
     client.get("/x")
     now[0] += 59  # 61 s left: more than the margin
     client.get("/x")
@@ -164,7 +162,7 @@ def test_a_401_drops_the_kept_token_once(server):
     server.script("POST", "/api/oauth/token", token_answer("tok-1"), token_answer("tok-2"), token_answer("tok-3"))
     server.script("GET", "/x", Scripted(401, {"errorCode": "UNAUTHORIZED"}), Scripted(200, {"ok": 1}))
     server.script("GET", "/y", Scripted(401, {"errorCode": "UNAUTHORIZED", "detail": "revoked"}))
-    client, _ = oauth_client(server)
+    client = oauth_client(server)
     assert client.get("/x") == {"ok": 1}
     assert [r["headers"]["authorization"] for r in server.requests_to("GET", "/x")] == ["Bearer tok-1", "Bearer tok-2"]
     with pytest.raises(AuthError):
@@ -178,7 +176,7 @@ def test_tokens_and_the_client_secret_never_reach_an_error_text(server):
 
     server.script("POST", "/api/oauth/token", token_answer("tok-secret-value"))
     server.script("GET", "/x", Scripted(500, echo))
-    client, _ = oauth_client(server)
+    client = oauth_client(server)
     with pytest.raises(ServerError) as caught:
         client.get("/x")
     text = str(caught.value) + repr(caught.value) + str(caught.value.to_dict())
@@ -187,7 +185,7 @@ def test_tokens_and_the_client_secret_never_reach_an_error_text(server):
 
 def test_a_token_endpoint_without_a_token_is_a_clear_error(server):
     server.script("POST", "/api/oauth/token", Scripted(200, {"token_type": "Bearer"}))
-    client, _ = oauth_client(server)
+    client = oauth_client(server)
     with pytest.raises(Exception, match="without an access_token"):
         client.get("/x")
 
@@ -195,6 +193,6 @@ def test_a_token_endpoint_without_a_token_is_a_clear_error(server):
 def test_the_token_request_is_retried_like_any_other(server):
     server.script("POST", "/api/oauth/token", Scripted(503, {"detail": "busy"}), token_answer("tok-1"))
     server.script("GET", "/x", Scripted(200, {"ok": 1}))
-    client, _ = oauth_client(server)
+    client = oauth_client(server)
     assert client.get("/x") == {"ok": 1}
     assert len(server.requests_to("POST", "/api/oauth/token")) == 2
