@@ -28,4 +28,7 @@ options:
     default: 10
 requirements:
   - pymongo
+notes:
+  - The modules of this group can get these options once, through C(module_defaults) with
+    C(group/appops.runbooks.mongodb).
 """

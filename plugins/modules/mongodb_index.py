@@ -57,6 +57,7 @@ options:
 extends_documentation_fragment:
   - appops.runbooks.mongodb
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
@@ -64,6 +65,9 @@ attributes:
     support: full
   platform:
     platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.mongodb]
 seealso:
   - module: appops.runbooks.mongodb_index_info
 author:

@@ -22,6 +22,7 @@ options:
 extends_documentation_fragment:
   - appops.runbooks.mongodb
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
   check_mode:
     support: full
@@ -30,6 +31,9 @@ attributes:
     support: none
   platform:
     platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.mongodb]
 seealso:
   - module: appops.runbooks.mongodb_index
 author:

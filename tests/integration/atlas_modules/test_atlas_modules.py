@@ -17,6 +17,7 @@ import typing as t
 
 import pytest
 
+from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import Playbooks
 from ansible_collections.appops.runbooks.tests.integration.atlas_modules.atlas_modules_helpers import (
     API, FIXZIT_PORT, GROUP, LAB_DIR, MICMAP_PORT, PORTS, Lab, admin, api, atlas, start_instance)
 
@@ -259,8 +260,6 @@ def test_api_down_mid_wait_names_the_job_and_the_rerun_attaches(lab: Lab, playbo
 
 # ---- credentials ------------------------------------------------------------------------------
 def test_service_account_token_kept_and_no_secret_at_vvvv(lab: Lab, playbooks: t.Any, tmp_path: t.Any) -> None:
-    from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import Playbooks
-
     oauth = Playbooks(tmp_path, {"group/appops.runbooks.atlas": {"project_id": GROUP, "api_url": API}})
     env = {"MONGODB_ATLAS_CLIENT_ID": atlas.CLIENT_ID, "MONGODB_ATLAS_CLIENT_SECRET": atlas.CLIENT_SECRET}
     task = module("atlas_backup_policy", cluster="micmap-cluster", reference_hour_of_day=5)
@@ -282,12 +281,13 @@ def test_service_account_token_kept_and_no_secret_at_vvvv(lab: Lab, playbooks: t
 
 
 # ---- mongodb_index ----------------------------------------------------------------------------
-def test_mongodb_index_desired_state_and_usage(lab: Lab, playbooks: t.Any) -> None:
+def test_mongodb_index_desired_state_and_usage(lab: Lab, tmp_path: t.Any) -> None:
     uri = f"mongodb://127.0.0.1:{FIXZIT_PORT}/fixzit"
-    create = module("mongodb_index", uri=uri, collection="workOrders", keys={"status": 1, "createdAt": -1})
-    sparse = module("mongodb_index", uri=uri, collection="workOrders", keys={"status": 1, "createdAt": -1},
-                    sparse=True)
-    drop = module("mongodb_index", uri=uri, collection="workOrders", name="organizationId_1_status_1", state="absent")
+    # The connection string once for the group, as a play would give it.
+    playbooks = Playbooks(tmp_path, {"group/appops.runbooks.mongodb": {"uri": uri}})
+    create = module("mongodb_index", collection="workOrders", keys={"status": 1, "createdAt": -1})
+    sparse = module("mongodb_index", collection="workOrders", keys={"status": 1, "createdAt": -1}, sparse=True)
+    drop = module("mongodb_index", collection="workOrders", name="organizationId_1_status_1", state="absent")
     check = [dict(task, check_mode=True) for task in (create, drop)]
     sparse = dict(sparse, diff=True)
     run = playbooks.run(check + [create, dict(create, check_mode=True), create, sparse, sparse,
@@ -305,8 +305,7 @@ def test_mongodb_index_desired_state_and_usage(lab: Lab, playbooks: t.Any) -> No
         for status in ("open", "open", "closed"):
             list(client.fixzit.workOrders.find({"status": status}))
 
-    usage = playbooks.run([module("mongodb_index_info", uri=uri, collection="workOrders"),
-                           module("mongodb_index_info", uri=uri)])
+    usage = playbooks.run([module("mongodb_index_info", collection="workOrders"), module("mongodb_index_info")])
     assert usage.rc == 0, usage.stdout
     indexes = {i["name"]: i for i in usage.results[0]["indexes"]["workOrders"]}
     assert set(indexes) == {"_id_", "status_1_createdAt_-1"}
