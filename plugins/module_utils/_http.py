@@ -505,7 +505,7 @@ class ApiClient:
         try:
             raw = self._session.get(
                 url, headers=headers, stream=True, timeout=(self.timeout[0], read_timeout),
-                proxies=self._proxies_for(url),
+                proxies=self._proxies_for(url), auth=None if send_auth else _unsigned,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ApiConnectionError(
@@ -586,6 +586,11 @@ class ApiClient:
         remaining = self.rate_limit_remaining
         if remaining is not None and remaining < self.retry.low_remaining_threshold:
             self.retry.sleep(self.retry.low_remaining_delay)
+
+
+def _unsigned(request: t.Any) -> t.Any:
+    """An auth that adds nothing: keeps a session's auth object off a request to another host."""
+    return request
 
 
 def _split_lines(stream: t.Any) -> t.Iterator[str]:

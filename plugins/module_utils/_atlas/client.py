@@ -117,7 +117,7 @@ class AtlasClient:
                 "MONGODB_ATLAS_PRIVATE_KEY), or client_id and client_secret of a service account (or "
                 "MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET)")
         self.auth = auth
-        self.http = ApiClient(api_url, auth=auth, session=None if session is None else session, **common)
+        self.http = ApiClient(api_url, auth=auth, session=session, **common)
 
     def __repr__(self) -> str:
         return f"AtlasClient(api_url={self.http.base_url!r}, project_id={self.project_id!r})"

@@ -196,3 +196,11 @@ def test_the_token_request_is_retried_like_any_other(server):
     client = oauth_client(server)
     assert client.get("/x") == {"ok": 1}
     assert len(server.requests_to("POST", "/api/oauth/token")) == 2
+
+
+def test_a_stream_to_a_signed_url_carries_no_credentials(server):
+    server.script("GET", "/stream", Scripted(200, "line 1\nline 2\n"))
+    client = oauth_client(server)
+    assert list(client.stream_lines(f"{server.url}/stream", read_timeout=2)) == ["line 1", "line 2"]
+    assert "authorization" not in server.requests_to("GET", "/stream")[0]["headers"]
+    assert server.requests_to("POST", "/api/oauth/token") == [], "no token was even asked for"
