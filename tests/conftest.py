@@ -33,6 +33,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/vercel_modules/", "vercel-modules-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
+    # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).
+    ("integration/atlas_modules/", "atlas-modules-emulator"),
     # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped
     # by their session fixture.
     ("emulators/test_atlas_", "atlas-test-emulator"),

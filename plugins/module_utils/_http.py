@@ -7,14 +7,17 @@ It owns a keep-alive ``requests.Session``, timeouts, the one retry policy of the
 (:class:`RetryPolicy`: what is retried, how often, how long), ``429``/``Retry-After``
 handling, a proactive slow-down when the remaining-requests header runs low, pagination
 hooks, a wait helper, :func:`create_or_attach` for jobs whose start must not be repeated,
+the two ways of signing in that are more than a static header (HTTP Digest with
+:func:`digest_auth`, OAuth client credentials with :class:`ClientCredentialsAuth`),
 and typed errors.
 
 Two promises the rest of the collection relies on:
 
 * nothing here calls ``fail_json``; callers turn :class:`ApiError` into messages;
-* secrets given to the client (tokens) never appear in an exception text, a ``repr``
-  or a request record: the ``Authorization`` header is never rendered and every error
-  text is scrubbed of the secret strings before it is built.
+* secrets given to the client (tokens, keys, and the access tokens an auth object obtains)
+  never appear in an exception text, a ``repr`` or a request record: the ``Authorization``
+  header is never rendered and every error text is scrubbed of the secret strings before
+  it is built.
 """
 
 from __future__ import annotations
@@ -30,12 +33,15 @@ from urllib.parse import urljoin, urlsplit
 
 try:
     import requests
+    import requests.auth
     import urllib3
     HAS_REQUESTS = True
+    AuthBase: t.Any = requests.auth.AuthBase
     REQUESTS_IMPORT_ERROR: Exception | None = None
 except ImportError as exc:  # pragma: no cover - exercised only where requests is missing
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
+    AuthBase = object
 
 USER_AGENT = "appops.runbooks/0.1.0"
 REDACTED = "********"
@@ -313,7 +319,9 @@ class ApiClient:
     """A small JSON API client on a keep-alive session.
 
     ``secrets`` are strings that must never leak (tokens); they are scrubbed from every
-    error text. ``Authorization`` is set on the session only and never rendered.
+    error text, as are the secrets an ``auth`` object reports (its ``secrets()``: keys and
+    the access tokens it obtained). ``Authorization`` is set on the session only and never
+    rendered.
     """
 
     def __init__(
@@ -329,6 +337,7 @@ class ApiClient:
         session: t.Any = None,
         error_parser: t.Callable[[t.Any], tuple[str | None, str | None]] = parse_error_body,
         expect_json: bool = True,
+        auth: t.Any = None,
     ) -> None:
         if not HAS_REQUESTS:  # pragma: no cover
             raise ApiConnectionError(f"the Python library requests is required: {REQUESTS_IMPORT_ERROR}")
@@ -346,6 +355,11 @@ class ApiClient:
         self._session.headers.update({"User-Agent": USER_AGENT})
         if headers:
             self._session.headers.update(headers)
+        # A requests auth object (Digest, OAuth client credentials) signs every request,
+        # including the repeats of a retried one.
+        self._auth = auth
+        if auth is not None:
+            self._session.auth = auth
         self._proxies_by_host: dict[str, dict[str, str]] | None = None
         self._read_environment_once()
 
@@ -426,11 +440,13 @@ class ApiClient:
         path: str,
         *,
         json_body: t.Any = None,
+        form: t.Mapping[str, str] | None = None,
         params: t.Mapping[str, t.Any] | None = None,
         headers: t.Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
         expect_json: bool | None = None,
         retry: RetryPolicy | None = None,
+        auth: t.Any = None,
     ) -> ApiResponse:
         """Send one request, retrying as the policy allows; raise a typed :class:`ApiError`.
 
@@ -439,6 +455,8 @@ class ApiClient:
         the server did not process the request. ``expect_json`` (default: the client's)
         makes a 2xx body that is not JSON an :class:`UnexpectedResponse`. ``retry`` replaces
         the client's policy for this request (e.g. a longer outage window for one call).
+        ``form`` sends a form-encoded body instead of JSON (OAuth token endpoints); ``auth``
+        signs this request instead of the client's auth.
         """
         policy = retry or self.retry
         method = method.upper()
@@ -452,8 +470,8 @@ class ApiClient:
             self._slow_down_if_needed()
             try:
                 raw = self._session.request(
-                    method, url, json=json_body, params=params, headers=headers, timeout=self.timeout,
-                    proxies=self._proxies_for(url),
+                    method, url, json=json_body, data=form, params=params, headers=headers, timeout=self.timeout,
+                    proxies=self._proxies_for(url), auth=auth,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error: ApiError = ApiConnectionError(
@@ -487,7 +505,7 @@ class ApiClient:
         try:
             raw = self._session.get(
                 url, headers=headers, stream=True, timeout=(self.timeout[0], read_timeout),
-                proxies=self._proxies_for(url),
+                proxies=self._proxies_for(url), auth=None if send_auth else _unsigned,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ApiConnectionError(
@@ -529,8 +547,10 @@ class ApiClient:
         )
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+        dynamic = tuple(getattr(self._auth, "secrets", lambda: ())())
+        for secret in self._secrets + dynamic:
+            if secret:
+                text = text.replace(secret, REDACTED)
         return text
 
     def _remember(self, method: str, path: str, status: int | None, request_id: str | None, attempts: int) -> None:
@@ -566,6 +586,11 @@ class ApiClient:
         remaining = self.rate_limit_remaining
         if remaining is not None and remaining < self.retry.low_remaining_threshold:
             self.retry.sleep(self.retry.low_remaining_delay)
+
+
+def _unsigned(request: t.Any) -> t.Any:
+    """An auth that adds nothing: keeps a session's auth object off a request to another host."""
+    return request
 
 
 def _split_lines(stream: t.Any) -> t.Iterator[str]:
@@ -755,3 +780,109 @@ def create_or_attach(
         started = look_again()
         if started is not None:
             return StartedJob(started, RECOVERED)
+
+
+# --------------------------------------------------------------------------- signing in
+
+def digest_auth(username: str, password: str) -> t.Any:
+    """HTTP Digest (RFC 7616) for :class:`ApiClient`'s ``auth``: API key pairs (Atlas) sign in this way.
+
+    The first request is answered with a challenge and sent again signed; later requests
+    are signed at once with the server's nonce (a stale nonce is answered with a new
+    challenge, which is followed once).
+    """
+    return _DigestAuth(username, password)
+
+
+class _DigestAuth(AuthBase):  # type: ignore[misc,valid-type]
+    """requests' Digest implementation, plus the password as a secret to scrub from error texts."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._digest = requests.auth.HTTPDigestAuth(username, password)
+        self._password = password
+
+    def __call__(self, request: t.Any) -> t.Any:
+        return self._digest(request)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._password,)
+
+    def __repr__(self) -> str:
+        return "DigestAuth()"
+
+
+class ClientCredentialsAuth(AuthBase):  # type: ignore[misc,valid-type]
+    """OAuth 2.0 client credentials (RFC 6749 4.4) as a requests auth: ``Authorization: Bearer``.
+
+    The access token is asked for at the first request and kept until ``expiry_margin``
+    seconds before it expires (``expires_in``), then asked for again; a 401 answer to a
+    request sent with a kept token (revoked, or the clocks disagree) drops it and sends the
+    request once more with a new one. The token request goes through ``token_client`` (an
+    :class:`ApiClient` on the token endpoint's host), so it is retried like any other;
+    repeating it is harmless, it only issues another token.
+    """
+
+    def __init__(
+        self,
+        token_client: ApiClient,
+        token_path: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        expiry_margin: float = 60.0,
+        clock: t.Callable[[], float] = _time.time,
+    ) -> None:
+        self._token_client = token_client
+        self._token_path = token_path
+        self._basic = requests.auth.HTTPBasicAuth(client_id, client_secret)
+        self._client_secret = client_secret
+        self._expiry_margin = expiry_margin
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return "ClientCredentialsAuth()"
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self._client_secret, self._token) if s)
+
+    def token(self) -> str:
+        """The kept access token, or a new one when there is none or it is about to expire."""
+        if self._token is None or self._clock() >= self._expires_at - self._expiry_margin:
+            self._fetch()
+        return t.cast(str, self._token)
+
+    def forget(self) -> None:
+        self._token, self._expires_at = None, 0.0
+
+    def _fetch(self) -> None:
+        client = self._token_client
+        answer = client.request(
+            "POST", self._token_path, form={"grant_type": "client_credentials"},
+            headers={"Accept": "application/json"}, idempotent=True, auth=self._basic,
+        ).data
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        if not token:
+            raise UnexpectedResponse("the token endpoint answered without an access_token", method="POST",
+                                     path=self._token_path)
+        self._token = str(token)
+        self._expires_at = self._clock() + float(answer.get("expires_in") or 0)
+
+    def __call__(self, request: t.Any) -> t.Any:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        request.register_hook("response", self._renew_on_401)
+        return request
+
+    def _renew_on_401(self, response: t.Any, **kwargs: t.Any) -> t.Any:
+        if response.status_code != 401 or getattr(response.request, "_token_renewed", False):
+            return response
+        self.forget()
+        response.close()
+        again = response.request.copy()
+        again._token_renewed = True
+        again.headers["Authorization"] = f"Bearer {self.token()}"
+        renewed = response.connection.send(again, **kwargs)
+        renewed.history.append(response)
+        renewed.request = again
+        return renewed

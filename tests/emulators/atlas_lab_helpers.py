@@ -41,14 +41,17 @@ GROUP = atlas.GROUP_ID
 GROUP_PATH = f"/api/atlas/v2/groups/{GROUP}"
 
 
-def lab_env() -> dict[str, str]:
-    return {**os.environ, **TEST_PORTS, "APPOPS_LAB_DIR": str(TEST_LAB_DIR), "ATLAS_EMU_CLI_ENV": str(CLI_ENV),
-            "ATLAS_EMU_TOOLS_DIR": str(REPO / ".lab" / "tools")}
+def lab_env(ports: dict[str, str] | None = None, lab_dir: Path = TEST_LAB_DIR) -> dict[str, str]:
+    """The environment of an instance: its ports (``ATLAS_EMU_*_PORT``) and its state folder."""
+    return {**os.environ, **(ports or TEST_PORTS), "APPOPS_LAB_DIR": str(lab_dir),
+            "ATLAS_EMU_CLI_ENV": str(lab_dir / "atlas" / "cli.env"), "ATLAS_EMU_TOOLS_DIR": str(REPO / ".lab" / "tools")}
 
 
-def lab_script(name: str) -> subprocess.CompletedProcess[str]:
+def lab_script(name: str, ports: dict[str, str] | None = None,
+               lab_dir: Path = TEST_LAB_DIR) -> subprocess.CompletedProcess[str]:
+    """lab/atlas/<name> (lab-up.sh, lab-down.sh) for the emulator tests' instance, or the one ``ports`` name."""
     return subprocess.run(["bash", str(REPO / "lab" / "atlas" / name)], capture_output=True, text=True, check=False,
-                          timeout=900, env=lab_env())
+                          timeout=900, env=lab_env(ports, lab_dir))
 
 
 def digest() -> HTTPDigestAuth:

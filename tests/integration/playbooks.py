@@ -26,29 +26,33 @@ class PlaybookRun(t.NamedTuple):
 class Playbooks:
     """Writes tasks into a playbook and runs it with ansible-playbook; results come from the json callback."""
 
-    def __init__(self, workdir: Path, group: str, defaults: dict[str, t.Any]) -> None:
+    def __init__(self, workdir: Path, module_defaults: dict[str, dict[str, t.Any]]) -> None:
+        """module_defaults: {"group/appops.runbooks.<group>": {option: value}}, as a play sets them."""
         self.workdir = workdir
-        self.group = group
-        self.defaults = defaults
+        self.module_defaults = module_defaults
         self.count = 0
 
+    @classmethod
+    def for_group(cls, workdir: Path, group: str, defaults: dict[str, t.Any]) -> Playbooks:
+        return cls(workdir, {f"group/appops.runbooks.{group}": defaults})
+
     def run(self, tasks: list[dict[str, t.Any]], *, check: bool = False, diff: bool = False,
-            verbosity: int = 0) -> PlaybookRun:
+            verbosity: int = 0, env: dict[str, str] | None = None) -> PlaybookRun:
         self.count += 1
         play = [{
-            "name": f"{self.group} modules against the lab",
+            "name": "modules against the lab",
             "hosts": "localhost",
             "gather_facts": False,
             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
             # Credentials once for the whole group, as playbooks of this collection do.
-            "module_defaults": {f"group/appops.runbooks.{self.group}": self.defaults},
+            "module_defaults": self.module_defaults,
             "tasks": tasks,
         }]
         path = self.workdir / f"play{self.count}.yml"
         path.write_text(json.dumps(play, indent=1))
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                    ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_NOCOLOR="1")
+                   ANSIBLE_NOCOLOR="1", **(env or {}))
         command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                    str(path)]
         if check:

@@ -286,7 +286,7 @@ class Lab:
                            parameters=[delivery, "deliveryType"])
         now = time.time()
         job: dict[str, Any] = {"id": new_id(), "deliveryType": delivery, "cancelled": False, "failed": False,
-                               "expired": False, "deliveryUrl": [], "timestamp": iso(now), "components": [],
+                               "expired": False, "deliveryUrl": [], "components": [],
                                "_clusterId": cluster["id"], "_cluster": cluster["name"], "_groupId": cluster["groupId"],
                                "_runAt": now + self.knobs["restore_seconds"]}
         if delivery in ("automated", "download"):
@@ -299,6 +299,8 @@ class Lab:
                 raise ApiError(400, "SNAPSHOT_NOT_COMPLETE", f"Snapshot {snapshot_id} is not completed.",
                                parameters=[snapshot_id])
             job["snapshotId"] = snapshot_id
+            # The spec: "Date and time when MongoDB Cloud took the snapshot associated with snapshotId".
+            job["timestamp"] = snap["createdAt"]
         if delivery in ("automated", "pointInTime"):
             job.update(self._restore_target(body))
         if delivery == "pointInTime":
@@ -335,7 +337,8 @@ class Lab:
             raise ApiError(400, "INVALID_POINT_IN_TIME",
                            f"The point in time {int(when)} is outside the restore window of cluster {cluster['name']}.",
                            parameters=[int(when)])
-        return {**fields, "_when": when + 0.999}  # the state at that second: everything written during it
+        # The state at that second: everything written during it.
+        return {**fields, "timestamp": iso(int(when)), "_when": when + 0.999}
 
     def cancel_restore(self, job: dict[str, Any]) -> None:
         with self.lock:

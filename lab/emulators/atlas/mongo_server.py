@@ -5,6 +5,8 @@ with "buildInfo.versionArray had fewer than 3 elements" when it is missing; nx-2
 ``buildInfo`` with its ``serverStatus`` document, which has only ``version``. This launcher wraps
 that handler and adds the fields a real server's ``buildInfo`` carries (``versionArray``,
 ``gitVersion``, ``modules``, ``bits``, ``maxBsonObjectSize``), then runs nx-27017's own entry point.
+It also keeps the index catalog of ``indexes.py`` (index names, key directions, options and
+``$indexStats``, which nx-27017 does not keep), so index management works as on a real server.
 
     python mongo_server.py --data-dir DIR --port 18310 --pid-file F --log-file L
 """
@@ -60,7 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-file", required=True)
     args = parser.parse_args(argv)
     patch_build_info()
-    from nx_27017 import nx_27017
+    from pathlib import Path
+
+    from nx_27017 import handler, nx_27017
+
+    from indexes import install  # beside this file (run as a script, not as part of the package)
+    install(handler.NeoSQLiteHandler, Path(args.data_dir), args.port)
 
     # Loopback only: the host is fixed, not an option.
     sys.argv = ["nx-27017", "--data-dir", args.data_dir, "--host", "127.0.0.1", "-p", str(args.port),

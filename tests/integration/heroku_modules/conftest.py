@@ -72,4 +72,4 @@ def lab_apps(emulator: str) -> t.Iterator[LabApps]:
 @pytest.fixture
 def playbooks(tmp_path: Path, emulator: str) -> Playbooks:
     # Credentials once for the whole group, as playbooks of this collection do.
-    return Playbooks(tmp_path, "heroku", {"api_key": lab_token(), "api_url": API, "data_api_url": API})
+    return Playbooks.for_group(tmp_path, "heroku", {"api_key": lab_token(), "api_url": API, "data_api_url": API})

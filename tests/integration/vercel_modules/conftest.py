@@ -80,4 +80,4 @@ def lab(vercel_api: str) -> t.Iterator[Lab]:
 @pytest.fixture
 def playbooks(tmp_path: Path, lab: Lab) -> Playbooks:
     # Credentials once for the whole group, as playbooks of this collection do.
-    return Playbooks(tmp_path, "vercel", {"token": TOKEN, "team_id": TEAM_ID, "api_url": API})
+    return Playbooks.for_group(tmp_path, "vercel", {"token": TOKEN, "team_id": TEAM_ID, "api_url": API})

@@ -64,7 +64,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
             "path": split.path,
             "query": parse_qs(split.query),
             "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body": json.loads(raw_body) if raw_body else None,
+            "body": _body(raw_body),
             "client_port": self.client_address[1],
         })
         answers = server.routes.get((self.command, split.path))
@@ -93,6 +93,16 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+
+def _body(raw: bytes) -> t.Any:
+    """A JSON body decoded; any other (a form) as text."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode()
 
 
 class ScriptedServer(ThreadingHTTPServer):
