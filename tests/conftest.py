@@ -31,6 +31,9 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("emulators/test_vercel_", "vercel-test-emulator"),
     # The vercel_* modules' own emulator instance (18230-18233), started and stopped by their session fixture.
     ("integration/vercel_modules/", "vercel-modules-emulator"),
+    # The atlas store: clusters of its own (18340-18342), and micmap-api's app in the emulator on
+    # 18100 (its MONGODB_URI, maintenance, health), so with the Heroku procedures' tests.
+    ("integration/atlas_store/", "heroku-lab-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).
@@ -50,6 +53,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
 INDEPENDENT: frozenset[str] = frozenset({
     "integration/bench/test_interpreter_bench_smoke.py",
     "integration/callback/test_progress.py",
+    # Its own MongoDB cluster on 18346, started and stopped by the bench.
+    "integration/bench/test_mongo_restore_bench_smoke.py",
 })
 
 

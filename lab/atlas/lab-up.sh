@@ -10,11 +10,12 @@ repo="$(cd "${here}/../.." && pwd)"
 python="${APPOPS_PYTHON:-${repo}/.venv/bin/python}"
 [[ -x "${python}" ]] || python="$(command -v python3)"
 
-# The Python parts the clusters and the emulator stand on; installed once (pinned in requirements-test.txt).
+# The Python parts the clusters and the emulator stand on; installed once (pinned in requirements-lab.txt
+# and, pymongo, requirements.txt).
 if ! "${python}" -c 'import nx_27017, neosqlite, pymongo' 2>/dev/null; then
     echo "lab-up: installing nx-27017, neosqlite, pymongo" >&2
-    "${python}" -m pip install -q "$(grep -E '^nx-27017==' "${repo}/requirements-test.txt")" \
-        "$(grep -E '^neosqlite==' "${repo}/requirements-test.txt")" "$(grep -E '^pymongo==' "${repo}/requirements-test.txt")"
+    "${python}" -m pip install -q "$(grep -E '^nx-27017==' "${repo}/requirements-lab.txt")" \
+        "$(grep -E '^neosqlite==' "${repo}/requirements-lab.txt")" "$(grep -E '^pymongo==' "${repo}/requirements.txt")"
 fi
 command -v npm >/dev/null 2>&1 || { echo "lab-up: npm is needed to install mongosh and the database tools" >&2; exit 1; }
 

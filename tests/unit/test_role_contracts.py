@@ -125,7 +125,7 @@ def test_every_kind_has_its_role(kind: str, summary: dict[str, Any]) -> None:
 
 def test_the_lookup_derives_what_the_roles_declare(summary: dict[str, Any]) -> None:
     assert summary["platforms"] == ["compose", "heroku", "vercel"]
-    assert summary["store_kinds"] == ["compose_postgres", "heroku_postgres", "sqlite", "supabase"]
+    assert summary["store_kinds"] == ["atlas", "compose_postgres", "heroku_postgres", "sqlite", "supabase"]
     assert summary["cache_kinds"] == ["redis"]
     assert summary["platform_backup_kinds"] == ["heroku_postgres"]
     assert "maintenance_fleet" in summary["entry_points"]["heroku"]

@@ -6,6 +6,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import os
 import shutil
 import tarfile
 import threading
@@ -65,12 +66,18 @@ class AppSpec:
                    mics=int(body.get("mics", 0)), maintenance=bool(body.get("maintenance", False)))
 
 
+def micmap_mongodb_uri() -> str:
+    """micmap-api's cluster in the lab: the Atlas lab's micmap cluster (nx-27017, lab/atlas), whose
+    port ATLAS_EMU_MICMAP_PORT moves for a test instance. No credentials: nx-27017 has no auth."""
+    return f"mongodb://127.0.0.1:{os.environ.get('ATLAS_EMU_MICMAP_PORT') or 18310}/micmap"
+
+
 def seed_fixture() -> list[AppSpec]:
     """The apps of the runbooks (seeds 000 and 003)."""
     return [
         AppSpec(name="micmap-api", kind="node", releases=5,
                 formation={"web": {"quantity": 1, "size": "Eco"}},
-                config={"MONGODB_URI": "mongodb+srv://micmap:lab-password@micmap-cluster.lab.invalid/micmap",
+                config={"MONGODB_URI": micmap_mongodb_uri(),
                         "SHEET_ID": "1micmapSheetLabFixture0000000000000000000", "NODE_ENV": "production",
                         "CACHE_TTL_SECONDS": "300"},
                 redis="heroku-redis:mini", redis_name="redis-shaped-58112", mics=412),

@@ -104,16 +104,6 @@ def test_backup_downloads_and_verifies(emulator, playbook):
     assert [t["num"] for t in transfers if t["to_type"] == "gof3r"] == [1, 2]
 
 
-def test_atlas_store_fails_early(emulator, playbook):
-    for procedure in ("backup.yml", "restore.yml"):
-        seq = emulator.last_seq()
-        run = playbook(procedure, "micmap-api", {"confirm": "micmap-api"})
-        assert run.rc != 0
-        assert "atlas" in run.output and "not supported yet" in run.output
-        assert emulator.writes_since(seq, succeeded_only=False) == []
-    assert emulator.state("micmap-api")["maintenance"] is False
-
-
 def test_deploy_of_a_crashing_release_rolls_back_once(emulator, playbook, blobs):
     url = blobs("crash-1.tar.gz", source_tarball(runtime="crash"))
     start = emulator.state(STAGING)
