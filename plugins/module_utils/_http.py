@@ -208,7 +208,8 @@ class RetryPolicy:
 
     max_attempts: int = 5
     base_delay: float = 0.5
-    max_delay: float = 15.0
+    # Low enough that a budget of 30 s still holds several attempts after the backoff has grown.
+    max_delay: float = 8.0
     # Keep retrying until this many seconds passed since the first attempt, even after max_attempts.
     max_wait: float = 0.0
     # A Retry-After longer than this is not waited for: the caller gets the error at once.
@@ -244,17 +245,21 @@ class RetryPolicy:
             return True
         return repeatable and isinstance(error, (ServerError, ApiConnectionError))
 
-    def next_delay(self, error: ApiError, *, attempt: int, spent: float, repeatable: bool) -> float | None:
+    def next_delay(
+        self, error: ApiError, *, attempt: int, spent: float, repeatable: bool, step: int | None = None,
+    ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when ``error`` must be raised now.
 
-        ``spent`` is the time passed since the request's first attempt began.
+        ``spent`` is the time passed since the request's first attempt began; ``step`` numbers
+        the waits that back off (default ``attempt``): waits the server set with Retry-After do
+        not count, so a burst of 429s does not leave the next server error a long backoff.
         """
         if not self.retryable(error, repeatable):
             return None
         hint = error.retry_after
         if hint is not None and hint > self.max_retry_after:
             return None
-        delay = self.backoff(attempt) if hint is None else hint
+        delay = self.backoff(step or attempt) if hint is None else hint
         if hint is None and isinstance(error, RateLimited):
             delay = max(delay, self.rate_limit_delay)
         if attempt < self.max_attempts:
@@ -278,12 +283,16 @@ class RetrySchedule:
     policy: RetryPolicy
     started: float
     attempt: int = 0
+    backoffs: int = 0
 
     def wait(self, error: ApiError, *, repeatable: bool) -> bool:
         """After a failed attempt: sleep as the policy says and return True, or False when ``error`` must be raised."""
         self.attempt += 1
+        if error.retry_after is None:
+            self.backoffs += 1
         spent = self.policy.clock() - self.started
-        delay = self.policy.next_delay(error, attempt=self.attempt, spent=spent, repeatable=repeatable)
+        delay = self.policy.next_delay(error, attempt=self.attempt, spent=spent, repeatable=repeatable,
+                                       step=max(1, self.backoffs))
         if delay is None:
             return False
         self.policy.sleep(delay)

@@ -677,11 +677,22 @@ def test_a_429_burst_then_a_run_of_5xx_is_outlasted_within_the_budget_not_the_co
     server.script("GET", "/apps/a", *burst_then_errors(3, 6))
     client = make_client(server, sleeps, max_attempts=7, max_wait=30.0, base_delay=0.5, max_delay=4.0)
     assert client.get("/apps/a") == {"ok": True}
-    # Retry-After is followed exactly; the 503s back off exponentially (equal jitter, random 0.5:
-    # 3/4 of 0.5 * 2^(n-1) from n = 4, capped at 4), and past the count the budget keeps them going.
-    assert sleeps.calls == [1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]
+    # Retry-After is followed exactly; the 503s back off exponentially from the first step (the
+    # 429s' waits were the server's, not backoff: equal jitter, random 0.5, 3/4 of 0.5 * 2^(n-1)
+    # capped at 4), and past the count the budget keeps them going.
+    assert sleeps.calls == [1.0, 1.0, 1.0, 0.375, 0.75, 1.5, 3.0, 3.0, 3.0]
     assert sum(sleeps.calls) < 30.0
     assert client.history[-1].attempts == 10 and client.history[-1].status == 200
+
+
+def test_bursts_of_429_between_server_errors_do_not_grow_the_backoff(server, sleeps):
+    # What one request met in the lab's fault test: 429 bursts every ~13 s with 503s between them.
+    answers = [*burst_then_errors(3, 2)[:-1], *burst_then_errors(3, 1)[:-1], *burst_then_errors(4, 0)]
+    server.script("GET", "/apps/a/formation", *answers)
+    client = make_client(server, sleeps, max_attempts=7, max_wait=30.0, base_delay=0.5, max_delay=8.0)
+    assert client.get("/apps/a/formation") == {"ok": True}
+    assert sleeps.calls == [1.0, 1.0, 1.0, 0.375, 0.75, 1.0, 1.0, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+    assert sum(sleeps.calls) < 30.0
 
 
 def test_the_budget_is_time_from_the_first_attempt_and_no_wait_runs_past_it(server, sleeps):
