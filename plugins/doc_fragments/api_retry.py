@@ -11,8 +11,8 @@ class ModuleDocFragment:
 options:
   retries:
     description:
-      - How many times a request that failed in a way a repeat can get past is sent again (HTTP 429, and for
-        requests that are safe to repeat also server errors (5xx), timeouts and broken connections).
+      - How many times at least a request that failed in a way a repeat can get past is sent again (HTTP 429, and
+        for requests that are safe to repeat also server errors (5xx), timeouts and broken connections).
       - A request that starts a job (a backup, a restore, a build, a one-off dyno, a rollback) is sent again only
         after the module looked for the job the lost request may have started, and found none.
       - Failures the API decided on (4xx such as 404 or 422) and failures of the work itself are never retried.
@@ -21,13 +21,16 @@ options:
     default: 6
   retry_max_wait:
     description:
-      - Seconds the retries of one request go on at least, however many O(retries) that takes, so that an
-        outage of the API shorter than this is outlasted. The waits between attempts grow with jittered
-        exponential backoff and follow C(Retry-After).
+      - The time budget of one request's retries, in seconds from its first attempt. Retries go on until it is
+        spent, however many O(retries) that takes, so that a burst of 429 answers or an outage of the API
+        shorter than this is outlasted.
+      - The waits between attempts follow C(Retry-After) when the API sends it (a C(Retry-After) that would end
+        after the budget fails the request at once); otherwise they grow with jittered exponential backoff, at
+        least 1 s after a 429 (Heroku refills its request tokens at 75 a minute).
       - Set it to how long an outage the task must survive; V(0) stops after O(retries).
       - If not set, the value of the E(APPOPS_API_RETRY_MAX_WAIT) environment variable is used.
     type: float
-    default: 12
+    default: 30
 """
 
     # Modules that switch maintenance: list it before appops.runbooks.api_retry (the first wins).
@@ -36,11 +39,11 @@ options:
 options:
   retry_max_wait:
     description:
-      - Seconds the retries of one request go on at least, however many O(retries) that takes, so that an
-        outage of the API shorter than this is outlasted.
+      - The time budget of one request's retries, in seconds from its first attempt, so that an outage of the API
+        shorter than this is outlasted.
       - Longer than for other modules, because putting maintenance back after a failed restore or deploy must
         outlast a longer outage of the API.
       - If not set, the value of the E(APPOPS_API_RETRY_MAX_WAIT) environment variable is used.
     type: float
-    default: 30
+    default: 60
 """

@@ -57,7 +57,10 @@ REQUEST_ID_HEADERS = ("Request-Id", "X-Request-Id")
 # --------------------------------------------------------------------------- errors
 
 class ApiError(Exception):
-    """An API call failed. ``str()`` names the operation, status, API error id and request id."""
+    """An API call failed. ``str()`` names the operation, status, API error id and request id.
+
+    ``retry_after`` is the server's ``Retry-After`` hint in seconds (429 and 503 carry it).
+    """
 
     def __init__(
         self,
@@ -68,6 +71,7 @@ class ApiError(Exception):
         request_id: str | None = None,
         method: str | None = None,
         path: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -76,6 +80,7 @@ class ApiError(Exception):
         self.request_id = request_id
         self.method = method
         self.path = path
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         parts = []
@@ -120,10 +125,6 @@ class AuthError(ApiError):
 
 class RateLimited(ApiError):
     """429 after the retries ran out; ``retry_after`` is the server's hint in seconds."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: t.Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(ApiError):
@@ -192,27 +193,42 @@ def _str_or_none(value: t.Any) -> str | None:
 class RetryPolicy:
     """The one place that decides what is retried, how often and how long to wait.
 
-    A failure is retried when repeating it is harmless: 429 always (the server did not
+    What: a failure is retried when repeating it is harmless: 429 always (the server did not
     process the request), 5xx and connection errors only for repeatable requests (see
     :meth:`ApiClient.request`; a POST only when declared idempotent or through
-    :func:`create_or_attach`, which looks for what a lost request started before repeating
-    it). Retries go on while fewer than ``max_attempts`` attempts were made, or while less
-    than ``max_wait`` seconds were spent waiting between attempts, so that an API outage
-    shorter than ``max_wait`` is outlasted. ``sleep``/``random`` are injectable for tests.
+    :func:`create_or_attach`, which looks for what a lost request started before repeating it).
+
+    How long: retries go on while fewer than ``max_attempts`` attempts were made (a floor, so a
+    fast failure such as a refused connection is still tried a few times) or while less than
+    ``max_wait`` seconds passed since the first attempt (the time budget, so that a burst of
+    429s or a run of 5xx answers shorter than the budget is outlasted however many attempts it
+    takes). Past the floor no wait runs beyond the budget.
+
+    How long between attempts: the server's ``Retry-After`` when it sends one (429, 503), up to
+    ``max_retry_after``; a longer one, or past the floor one that would end after the budget,
+    raises at once, since the server said it will refuse until then. Otherwise jittered
+    exponential backoff; after a 429 at least ``rate_limit_delay`` (Heroku refills its bucket
+    of 4,500 request tokens at 75 a minute, one every 0.8 s, and sends no ``Retry-After``).
+    ``sleep``, ``random`` and ``clock`` are injectable for tests.
     """
 
     max_attempts: int = 5
     base_delay: float = 0.5
-    max_delay: float = 30.0
-    # Keep retrying until this many seconds were spent waiting, even after max_attempts.
+    # Low enough that a budget of 30 s still holds several attempts after the backoff has grown.
+    max_delay: float = 8.0
+    # Keep retrying until this many seconds passed since the first attempt, even after max_attempts.
     max_wait: float = 0.0
-    # A Retry-After longer than this is not waited for: the caller gets RateLimited at once.
+    # A Retry-After longer than this is not waited for: the caller gets the error at once.
     max_retry_after: float = 120.0
-    # Slow down before the limit: below this many remaining requests, pause between calls.
+    # The least wait after a 429 without Retry-After: longer than one token refill of Heroku's bucket.
+    rate_limit_delay: float = 1.0
+    # Slow down before the limit: below this many remaining requests, pause between calls (at
+    # Heroku's refill rate a pause of 1 s lets the bucket grow again instead of running dry).
     low_remaining_threshold: int = 20
     low_remaining_delay: float = 1.0
     sleep: t.Callable[[float], None] = field(default=_time.sleep, repr=False)
     random: t.Callable[[], float] = field(default=_random.random, repr=False)
+    clock: t.Callable[[], float] = field(default=_time.monotonic, repr=False)
 
     @classmethod
     def from_options(cls, retries: int, retry_max_wait: float, **kwargs: t.Any) -> RetryPolicy:
@@ -235,27 +251,58 @@ class RetryPolicy:
             return True
         return repeatable and isinstance(error, (ServerError, ApiConnectionError))
 
-    def next_delay(self, error: ApiError, *, attempt: int, waited: float, repeatable: bool) -> float | None:
+    def next_delay(
+        self, error: ApiError, *, attempt: int, spent: float, repeatable: bool, step: int | None = None,
+    ) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``, or None when ``error`` must be raised now.
 
-        ``waited`` is the time already spent waiting for this request.
+        ``spent`` is the time passed since the request's first attempt began; ``step`` numbers
+        the waits that back off (default ``attempt``): waits the server set with Retry-After do
+        not count, so a burst of 429s does not leave the next server error a long backoff.
         """
         if not self.retryable(error, repeatable):
             return None
-        in_window = waited < self.max_wait
-        if attempt >= self.max_attempts and not in_window:
+        hint = error.retry_after
+        if hint is not None and hint > self.max_retry_after:
             return None
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            if error.retry_after > self.max_retry_after:
-                return None
-            delay = error.retry_after
-        else:
-            delay = self.backoff(attempt)
-        if attempt >= self.max_attempts:
-            # Only the outage window keeps us going: do not overshoot it by much, and never
-            # hammer the API (a Retry-After of 0 would otherwise never use the window up).
-            delay = max(self.base_delay, min(delay, self.max_wait - waited))
-        return delay
+        delay = self.backoff(step or attempt) if hint is None else hint
+        if hint is None and isinstance(error, RateLimited):
+            delay = max(delay, self.rate_limit_delay)
+        if attempt < self.max_attempts:
+            return delay
+        left = self.max_wait - spent
+        if left <= 0 or (hint is not None and hint > left):
+            return None
+        # Only the budget keeps us going: do not overshoot it, and never hammer the API (a
+        # Retry-After of 0 would otherwise spend the rest of the budget in a busy loop).
+        return max(self.base_delay, min(delay, left))
+
+    def schedule(self) -> RetrySchedule:
+        """A fresh account of one request's attempts and time, to ask :meth:`RetrySchedule.wait` after each failure."""
+        return RetrySchedule(self, self.clock())
+
+
+@dataclass
+class RetrySchedule:
+    """The attempts and the time of one request (or one job start) under a :class:`RetryPolicy`."""
+
+    policy: RetryPolicy
+    started: float
+    attempt: int = 0
+    backoffs: int = 0
+
+    def wait(self, error: ApiError, *, repeatable: bool) -> bool:
+        """After a failed attempt: sleep as the policy says and return True, or False when ``error`` must be raised."""
+        self.attempt += 1
+        if error.retry_after is None:
+            self.backoffs += 1
+        spent = self.policy.clock() - self.started
+        delay = self.policy.next_delay(error, attempt=self.attempt, spent=spent, repeatable=repeatable,
+                                       step=max(1, self.backoffs))
+        if delay is None:
+            return False
+        self.policy.sleep(delay)
+        return True
 
 
 @dataclass
@@ -463,11 +510,11 @@ class ApiClient:
         repeatable = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self._url(path)
         shown_path = urlsplit(url).path  # never the query string: signed URLs carry tokens there
-        attempt = 0
-        waited = 0.0
+        schedule = policy.schedule()
         while True:
-            attempt += 1
-            self._slow_down_if_needed()
+            if schedule.attempt == 0:
+                # A retry has just waited as the policy said: no pause on top of it.
+                self._slow_down_if_needed()
             try:
                 raw = self._session.request(
                     method, url, json=json_body, data=form, params=params, headers=headers, timeout=self.timeout,
@@ -482,17 +529,14 @@ class ApiClient:
                 self._note_rate_limit(raw.headers)
                 status, request_id = raw.status_code, _request_id(raw.headers)
                 if raw.status_code < 400:
-                    self._remember(method, shown_path, status, request_id, attempt)
+                    self._remember(method, shown_path, status, request_id, schedule.attempt + 1)
                     wants_json = self.expect_json if expect_json is None else expect_json
                     data = self._success_body(raw, method, shown_path, request_id, wants_json)
                     return ApiResponse(raw.status_code, raw.headers, data, request_id)
                 error = self._error_from(raw, method, shown_path, request_id)
-            delay = policy.next_delay(error, attempt=attempt, waited=waited, repeatable=repeatable)
-            if delay is None:
-                self._remember(method, shown_path, status, request_id, attempt)
+            if not schedule.wait(error, repeatable=repeatable):
+                self._remember(method, shown_path, status, request_id, schedule.attempt)
                 raise error
-            policy.sleep(delay)
-            waited += delay
 
     def stream_lines(self, url: str, *, read_timeout: float, send_auth: bool = False) -> t.Iterator[str]:
         """Yield decoded lines of a streaming GET (e.g. a log session URL).
@@ -567,7 +611,7 @@ class ApiClient:
         kwargs: dict[str, t.Any] = dict(
             status=raw.status_code, error_id=error_id, request_id=request_id, method=method, path=path,
         )
-        if cls is RateLimited:
+        if raw.status_code == 429 or raw.status_code >= 500:
             kwargs["retry_after"] = _retry_after_seconds(raw.headers.get("Retry-After"))
         return cls(self._scrub(message), **kwargs)
 
@@ -763,20 +807,13 @@ def create_or_attach(
     if running is not None:
         return StartedJob(running, FOUND)
     look_again = find_started or find_running
-    attempt = 0
-    waited = 0.0
+    schedule = retry.schedule()
     while True:
-        attempt += 1
         try:
             return StartedJob(create(), CREATED)
         except ApiError as error:
-            if not lost_answer(error):
+            if not lost_answer(error) or not schedule.wait(error, repeatable=True):
                 raise
-            delay = retry.next_delay(error, attempt=attempt, waited=waited, repeatable=True)
-            if delay is None:
-                raise
-        retry.sleep(delay)
-        waited += delay
         started = look_again()
         if started is not None:
             return StartedJob(started, RECOVERED)

@@ -30,10 +30,10 @@ from ._http import (
 
 T = t.TypeVar("T")
 
-# Twin of the appops.runbooks.api_retry doc fragment: keep them in step.
-# The defaults outlast what the roles' task-level retries did (6 retries 2 s apart).
+# Twin of the appops.runbooks.api_retry doc fragment: keep them in step. The retries are a floor,
+# the seconds the budget: 30 s outlast a burst of 429s or a run of 5xx answers of the API.
 DEFAULT_RETRIES = 6
-DEFAULT_RETRY_MAX_WAIT = 12.0
+DEFAULT_RETRY_MAX_WAIT = 30.0
 # The environment fallbacks let a CI job or an AWX template tune every task of a run at once.
 RETRY_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "retries": {"type": "int", "default": DEFAULT_RETRIES, "fallback": (env_fallback, ["APPOPS_API_RETRIES"])},

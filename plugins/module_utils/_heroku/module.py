@@ -11,9 +11,8 @@ from .._module import ApiModule, retry_policy
 from .client import HEROKU_ARGUMENT_SPEC, HerokuClient, client_from_params
 
 # Maintenance (heroku_app, heroku_app_fleet) outlasts a longer outage than other requests: after a
-# failed restore or deploy it must go back once the API answers again (the roles' task-level
-# retries gave 10 attempts 3 s apart).
-MAINTENANCE_RETRY_MAX_WAIT = 30.0
+# failed restore or deploy it must go back once the API answers again.
+MAINTENANCE_RETRY_MAX_WAIT = 60.0
 
 
 class HerokuModule(ApiModule):

@@ -89,16 +89,14 @@ def test_every_procedure_succeeds_on_a_flaky_api_without_duplicate_writes(emulat
 
 def test_api_unreachable_fails_clearly_and_changes_nothing(emulator, playbook):
     before = {app: emulator.state(app) for app in (STAGING, PROD)}
-    # Fail fast: one retry of each request (the modules' own retries outlast 12 s, 30 s for
-    # maintenance, by default), and one of each task.
+    # Fail fast: one retry of each request (the modules' own retries outlast 30 s, 60 s for
+    # maintenance, by default).
     closed = {"HEROKU_API_URL": "http://127.0.0.1:9", "HEROKU_DATA_API_URL": "http://127.0.0.1:9",
               "APPOPS_API_RETRIES": "1", "APPOPS_API_RETRY_MAX_WAIT": "0"}
-    fast = {"heroku_task_retries": 1, "heroku_task_retry_delay": 1,
-            "heroku_maintenance_retries": 1, "heroku_maintenance_retry_delay": 1}
     for procedure, app, extra in (("maintenance.yml", STAGING, {"state": "on"}),
                                   ("restore.yml", PROD, {"confirm": PROD}),
                                   ("rollback.yml", PROD, {"confirm": PROD})):
-        run = playbook(procedure, app, {**extra, **fast}, env=closed)
+        run = playbook(procedure, app, extra, env=closed)
         assert run.rc != 0
         assert "connection failed" in run.output or "Connection refused" in run.output, run.output[-3000:]
         assert "127.0.0.1:9" in run.output or "/apps/" in run.output
@@ -171,9 +169,8 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
         watcher = threading.Thread(target=break_after_maintenance_on, args=(relay,), daemon=True)
         watcher.start()
         # The modules would outlast this outage on their own: one retry each, so the restore's
-        # next step fails and only the maintenance task's retries outlast it.
-        run = playbook("restore.yml", PROD, {"confirm": PROD, "heroku_task_retries": 0,
-                                             "heroku_maintenance_retries": 15, "heroku_maintenance_retry_delay": 2},
+        # next step fails and only the maintenance switch's longer budget outlasts it.
+        run = playbook("restore.yml", PROD, {"confirm": PROD, "heroku_maintenance_retry_max_wait": 30},
                        env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url,
                             "APPOPS_API_RETRIES": "1", "APPOPS_API_RETRY_MAX_WAIT": "0"})
         watcher.join(150)
@@ -187,8 +184,8 @@ def test_api_outage_mid_restore_puts_maintenance_back(emulator, playbook):
 
 
 def test_modules_outlast_an_api_outage_without_task_retries(emulator, playbook):
-    """The API is down for 8 s when maintenance is switched: no task-level retry is left, the
-    module's own (retry_max_wait, 30 s for maintenance) outlasts the outage."""
+    """The API is down for 8 s when maintenance is switched: no task-level retry exists, the
+    module's own (retry_max_wait, 60 s for maintenance) outlasts the outage."""
     outage_s = 8
     assert emulator.state(STAGING)["maintenance"] is False
 
@@ -196,8 +193,7 @@ def test_modules_outlast_an_api_outage_without_task_retries(emulator, playbook):
         relay.broken.set()
         threading.Timer(outage_s, relay.broken.clear).start()
         started = time.monotonic()
-        run = playbook("maintenance.yml", STAGING, {"state": "on", "heroku_task_retries": 0,
-                                                    "heroku_maintenance_retries": 0},
+        run = playbook("maintenance.yml", STAGING, {"state": "on"},
                        env={"HEROKU_API_URL": relay.url, "HEROKU_DATA_API_URL": relay.url})
         took = time.monotonic() - started
     assert run.rc == 0, run.raw[-4000:]

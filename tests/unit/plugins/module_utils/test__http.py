@@ -135,11 +135,18 @@ def server() -> t.Iterator[ScriptedServer]:
 
 
 class SleepRecorder:
+    """A sleep that only records, and the clock it moves: the policy's time budget sees the sleeps."""
+
     def __init__(self) -> None:
         self.calls: list[float] = []
+        self.now = 1000.0
 
     def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
 
 
 @pytest.fixture
@@ -148,7 +155,7 @@ def sleeps() -> SleepRecorder:
 
 
 def make_client(server: ScriptedServer, sleeps: SleepRecorder, **policy: t.Any) -> ApiClient:
-    retry = RetryPolicy(sleep=sleeps, random=lambda: 0.5, **policy)
+    retry = RetryPolicy(sleep=sleeps, clock=sleeps.clock, random=lambda: 0.5, **policy)
     return ApiClient(
         server.url,
         headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.heroku+json; version=3"},
@@ -663,6 +670,109 @@ def test_policy_from_module_options():
     assert RetryPolicy.from_options(-1, -5).max_attempts == 1
 
 
+# --------------------------------------------------------------------------- the schedule under the lab's faults
+
+def burst_then_errors(burst: int, errors: int, *, status: int = 503, retry_after: str = "1") -> list[Scripted]:
+    """What the Heroku emulator answers when a request meets a fault burst: ``burst`` 429s with
+    Retry-After, then ``errors`` injected server errors, then success."""
+    rate_limited = Scripted(429, {"id": "rate_limit", "message": "Your account reached the API rate limit."},
+                            {"Retry-After": retry_after, "RateLimit-Remaining": "4400"})
+    failed = Scripted(status, {"id": "service_unavailable", "message": "Injected fault."})
+    return [rate_limited] * burst + [failed] * errors + [Scripted(200, {"ok": True})]
+
+
+def test_a_429_burst_then_a_run_of_5xx_is_outlasted_within_the_budget_not_the_count(server, sleeps):
+    # The defaults of the modules: 6 retries, 30 s. Three 429s (Retry-After: 1) and six 503s
+    # need nine retries: more than the count, well within the budget.
+    server.script("GET", "/apps/a", *burst_then_errors(3, 6))
+    client = make_client(server, sleeps, max_attempts=7, max_wait=30.0, base_delay=0.5, max_delay=4.0)
+    assert client.get("/apps/a") == {"ok": True}
+    # Retry-After is followed exactly; the 503s back off exponentially from the first step (the
+    # 429s' waits were the server's, not backoff: equal jitter, random 0.5, 3/4 of 0.5 * 2^(n-1)
+    # capped at 4), and past the count the budget keeps them going.
+    assert sleeps.calls == [1.0, 1.0, 1.0, 0.375, 0.75, 1.5, 3.0, 3.0, 3.0]
+    assert sum(sleeps.calls) < 30.0
+    assert client.history[-1].attempts == 10 and client.history[-1].status == 200
+
+
+def test_bursts_of_429_between_server_errors_do_not_grow_the_backoff(server, sleeps):
+    # What one request met in the lab's fault test: 429 bursts every ~13 s with 503s between them.
+    answers = [*burst_then_errors(3, 2)[:-1], *burst_then_errors(3, 1)[:-1], *burst_then_errors(4, 0)]
+    server.script("GET", "/apps/a/formation", *answers)
+    client = make_client(server, sleeps, max_attempts=7, max_wait=30.0, base_delay=0.5, max_delay=8.0)
+    assert client.get("/apps/a/formation") == {"ok": True}
+    assert sleeps.calls == [1.0, 1.0, 1.0, 0.375, 0.75, 1.0, 1.0, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+    assert sum(sleeps.calls) < 30.0
+
+
+def test_the_budget_is_time_from_the_first_attempt_and_no_wait_runs_past_it(server, sleeps):
+    server.script("GET", "/apps/a", Scripted(503, None))
+    client = make_client(server, sleeps, max_attempts=2, max_wait=10.0, base_delay=2.0, max_delay=8.0)
+    with pytest.raises(ServerError):
+        client.get("/apps/a")
+    # 1.5 (within the count), 3.0 under the budget, then 6.0 cut to the 5.5 s left of 10 s.
+    assert sleeps.calls == [1.5, 3.0, 5.5]
+    assert sum(sleeps.calls) == 10.0
+
+
+def test_time_spent_in_slow_attempts_counts_against_the_budget(server, sleeps):
+    # Each attempt takes 4 s (a slow gateway) as far as the policy's clock knows.
+    server.script("GET", "/apps/a", Scripted(503, None))
+    policy = RetryPolicy(max_attempts=1, max_wait=10.0, base_delay=1.0, sleep=sleeps, random=lambda: 0.0)
+
+    def slow_clock() -> float:
+        slow_clock.ticks += 1  # type: ignore[attr-defined]
+        return sleeps.now + 4.0 * slow_clock.ticks  # type: ignore[attr-defined]
+
+    slow_clock.ticks = 0  # type: ignore[attr-defined]
+    policy.clock = slow_clock
+    client = ApiClient(server.url, retry=policy)
+    with pytest.raises(ServerError):
+        client.get("/apps/a")
+    assert len(server.requests_to("GET", "/apps/a")) == 3  # 4 s, 8 s: the third failure is past 10 s
+
+
+def test_429_without_retry_after_waits_at_least_one_token_refill(server, sleeps):
+    # Heroku sends no Retry-After and refills a token every 0.8 s: a shorter backoff step would
+    # spend the next attempt on another 429.
+    server.script("POST", "/apps/a/builds", Scripted(429, {"id": "rate_limit"}, {"RateLimit-Remaining": "0"}),
+                  Scripted(429, None), Scripted(201, {"id": "b1"}))
+    client = make_client(server, sleeps, base_delay=0.2, rate_limit_delay=1.0)
+    assert client.post("/apps/a/builds", json_body={}) == {"id": "b1"}
+    assert sleeps.calls == [1.0, 1.0]
+
+
+def test_503_with_retry_after_is_followed(server, sleeps):
+    server.script("GET", "/apps/a", Scripted(503, None, {"Retry-After": "4"}), Scripted(200, {}))
+    make_client(server, sleeps).get("/apps/a")
+    assert sleeps.calls == [4.0]
+
+
+def test_retry_after_that_ends_past_the_budget_raises_at_once_with_the_hint(server, sleeps):
+    # The emulator's own bucket, once empty, answers Retry-After: 60.
+    server.script("GET", "/apps/a", Scripted(503, None), Scripted(429, {"id": "rate_limit"}, {"Retry-After": "60"}))
+    client = make_client(server, sleeps, max_attempts=1, max_wait=20.0, base_delay=1.0)
+    with pytest.raises(RateLimited) as caught:
+        client.get("/apps/a")
+    assert caught.value.retry_after == 60.0 and sleeps.calls == [1.0]
+
+
+def test_retry_after_of_zero_past_the_count_does_not_hammer(server, sleeps):
+    server.script("GET", "/apps/a", Scripted(429, None, {"Retry-After": "0"}))
+    client = make_client(server, sleeps, max_attempts=1, max_wait=3.0, base_delay=0.5)
+    with pytest.raises(RateLimited):
+        client.get("/apps/a")
+    assert sleeps.calls == [0.5] * 6
+
+
+def test_a_burst_longer_than_the_budget_raises_rate_limited(server, sleeps):
+    server.script("DELETE", "/apps/a/dynos", *burst_then_errors(20, 0))
+    client = make_client(server, sleeps, max_attempts=3, max_wait=5.0)
+    with pytest.raises(RateLimited):
+        client.delete("/apps/a/dynos")
+    assert sleeps.calls == [1.0] * 5 and len(server.requests_to("DELETE", "/apps/a/dynos")) == 6
+
+
 # --------------------------------------------------------------------------- create_or_attach
 
 class Jobs:
@@ -744,5 +854,5 @@ def test_create_or_attach_raises_answers_that_say_nothing_started(sleeps, error)
 def test_create_or_attach_gives_up_after_the_policy(sleeps):
     jobs = Jobs(refuse=ApiConnectionError("connection failed", method="POST", path="/jobs"))
     with pytest.raises(ApiConnectionError):
-        create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(max_attempts=3, sleep=sleeps))
+        create_or_attach(jobs.running, jobs.create, retry=RetryPolicy(max_attempts=3, sleep=sleeps, clock=sleeps.clock))
     assert jobs.creates == 3 and len(sleeps.calls) == 2

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.appops.runbooks.plugins.filter.heroku import heroku_retryable
+from ansible_collections.appops.runbooks.plugins.filter.api import api_retryable
 
 
 @pytest.mark.parametrize(("result", "expected"), [
@@ -17,4 +17,4 @@ from ansible_collections.appops.runbooks.plugins.filter.heroku import heroku_ret
     (None, False),
 ])
 def test_retry_only_what_a_retry_can_fix(result, expected):
-    assert heroku_retryable(result) is expected
+    assert api_retryable(result) is expected

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-name: heroku_retryable
-short_description: Whether a failed heroku_* module result may be retried
+name: api_retryable
+short_description: Whether a failed API module result may be retried by repeating the task
 version_added: 0.1.0
 description:
   - True when the result failed because the API could not be reached, answered a server error
@@ -17,8 +17,9 @@ description:
     nothing.
   - Meant for C(until) of tasks whose module is desired state. There a repeat re-reads the app and
     attaches to what a lost attempt started instead of starting it twice.
-  - The heroku_* modules now retry these failures themselves (options C(retries) and C(retry_max_wait)),
-    and start jobs once through the HTTP core, so such a loop only adds time on top of theirs.
+  - Reads and most writes are retried inside the modules by the HTTP core (options C(retries) and
+    C(retry_max_wait)); use this only around a desired-state module whose write the core does not
+    repeat (the vercel_* writes), where a repeat of the task re-reads and attaches.
 options:
   _input:
     description: A registered module result.
@@ -29,12 +30,12 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Roll back, retrying only what a retry can fix
-  appops.runbooks.heroku_release:
-    app: micmap-api
-    version: previous
+- name: Promote, repeating the task only for what a retry can fix
+  appops.runbooks.vercel_production:
+    project: fixzit
+    deployment: previous
   register: rollback
-  until: rollback is succeeded or not (rollback | appops.runbooks.heroku_retryable)
+  until: rollback is succeeded or not (rollback | appops.runbooks.api_retryable)
   retries: 5
   delay: 2
 """
@@ -48,7 +49,7 @@ _value:
 import typing as t
 
 
-def heroku_retryable(result: t.Any) -> bool:
+def api_retryable(result: t.Any) -> bool:
     if not isinstance(result, dict) or not result.get("failed"):
         return False
     api_error = result.get("api_error")
@@ -67,4 +68,4 @@ def heroku_retryable(result: t.Any) -> bool:
 
 class FilterModule:
     def filters(self) -> dict[str, t.Callable[..., t.Any]]:
-        return {"heroku_retryable": heroku_retryable}
+        return {"api_retryable": api_retryable}
