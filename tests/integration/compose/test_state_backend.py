@@ -94,14 +94,13 @@ def test_backup_and_restore_keep_lock_journal_and_marker_in_the_state_database(s
     assert sorted(path.name for path in STATE.glob("lock.json*")) == lock_files_before
 
     # The journal: both runs finished ok; the restore names its backup and its safety backup.
-    runs = {token: (procedure, step, outcome, safety, details) for token, procedure, step, outcome, safety, details in
-            state_rows("SELECT token, procedure, step, outcome, safety_backup, details FROM appops_runs "
-                       "WHERE app = %s", (APP,))}
-    assert sorted(procedure for procedure, *_ in runs.values()) == ["backup", "restore"], runs
+    runs = {row[0]: row[1:] for row in state_rows(
+        "SELECT token, procedure, step, outcome, safety_backup, details FROM appops_runs WHERE app = %s", (APP,))}
+    assert sorted(run[0] for run in runs.values()) == ["backup", "restore"], runs
+    assert all(run[2] == "ok" for run in runs.values()), runs
     procedure, step, outcome, safety, details = runs[restore_token]
     assert (procedure, step, outcome) == ("restore", "maintenance_restored", "ok")
     assert details["backup_id"] == backup_id and safety and safety != backup_id
-    assert all(outcome == "ok" for _procedure, _step, outcome, _safety, _details in runs.values())
     assert not any((STATE / "runs" / f"{token}.json").exists() for token in runs)
 
     # The compose host wrote the store's marker into the state database, not into the project folder.
