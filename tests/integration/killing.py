@@ -43,3 +43,15 @@ def kill_when(process: subprocess.Popen, line_pattern: str, timeout: float = 600
     process.wait(30)
     assert process.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
     return "".join(seen)
+
+
+def follow(process: subprocess.Popen, on_line: t.Callable[[str], None], timeout: float = 900) -> str:
+    """The whole output of a run started by start_playbook, each line shown to on_line as it comes;
+    fails unless the run succeeded."""
+    seen: list[str] = []
+    for line in process.stdout:
+        seen.append(line)
+        on_line(line)
+    process.wait(timeout)
+    assert process.returncode == 0, "".join(seen)[-5000:]
+    return "".join(seen)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import typing as t
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
     API, REPO, ROUTER, run_playbook, state_lock, state_query)
-from ansible_collections.appops.runbooks.tests.integration.killing import kill_when, start_playbook
+from ansible_collections.appops.runbooks.tests.integration.killing import follow, kill_when, start_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -144,41 +145,58 @@ def running_restore(emulator: t.Any, timeout: float = 30) -> dict[str, t.Any]:
     raise AssertionError(f"no restore of {PROD} was requested in {timeout} s")
 
 
-def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_once(emulator, damaged, tmp_path):
+@pytest.fixture
+def restore_held_back(emulator: t.Any) -> t.Iterator[t.Callable[[], None]]:
+    """A transaction that read the assignments table and stays open: a pg:backups:restore started
+    meanwhile waits in its DROP TABLE (and stays running at Heroku) until release() is called."""
+    reader = emulator.db(PROD)
+    reader.autocommit = False
+    with reader.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM assignments")
+    yield reader.close
+    reader.close()
+
+
+def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_once(emulator, damaged, restore_held_back,
+                                                                                   tmp_path):
     seq = emulator.last_seq()
     killed = start_restore(tmp_path / "awx-job-1")
-
-    def slow_transfers_from_the_restore_on(line: str) -> None:
-        # The killed run's safety backup runs at the lab's speed; its restore queues at Heroku for
-        # a while, so it still runs there when the next run comes.
-        if "Run journal, step store_restoring:main" in line:
-            emulator.knobs(PROD, transfer_delay_ms=12000)
-
-    kill_when(killed, r"^TASK \[.*Restore with pg:backups:restore from b001\]",
-              on_line=slow_transfers_from_the_restore_on, before_kill=lambda: running_restore(emulator))
+    kill_when(killed, r"^TASK \[.*Restore with pg:backups:restore from b001\]", before_kill=lambda: running_restore(emulator))
     token = lock_token()
     assert journal(token)["step"] == "store_restoring:main"
     in_flight = running_restore(emulator)
     assert len(restore_posts(emulator, seq)) == 1
-    emulator.knobs(PROD, transfer_delay_ms=0)
-    env, extra = controller(tmp_path / "awx-job-2")
 
     # Asked to wait 1 s only: the transfer still runs, so the re-run refuses, naming it, and starts nothing.
+    env, extra = controller(tmp_path / "awx-job-2")
     refused = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", "common_recover_session_wait": 1,
                                                  **extra}, env=env)
     assert refused.rc != 0
+    assert "because its controller process" in refused.output and f"run token {token}" in refused.output
     assert (f"restore r{in_flight['num']:03d} of {PROD} (started by the killed run {token}) is still running after 1 s"
             in refused.output), refused.output[-4000:]
     assert len(restore_posts(emulator, seq)) == 1 and journal(token)["finished_at"] is None
     assert state_lock(PROD) is None
 
-    # Same host, no flags: the killed run's controller process is gone; the re-run waits for its restore.
-    rerun = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", **extra}, env=env)
-    assert rerun.rc == 0, rerun.output[-5000:]
-    assert "because its controller process" in rerun.output and f"run token {token}" in rerun.output
-    assert f"RECOVERING {PROD}: run {token} by " in rerun.output and "killed at step store_restoring:main" in rerun.output
-    assert f"Wait for the restore transfers left running by killed run {token}" in rerun.output
-    assert f"RESTORED {PROD} from backup b001" in rerun.output
+    # The refused run took the lock over (same host, no flags: the killed run's controller process
+    # is gone) and freed it; the killed run's journal is still unfinished. The re-run waits for
+    # the killed run's restore, which goes on once the re-run has found it running.
+    def release_once_waited_for(line: str) -> None:
+        if f"FAILED - RETRYING: [{PROD}]: Wait for the restore transfers left running by killed run {token}" in line:
+            restore_held_back()
+
+    # A re-run that does not wait would block behind the held restore: let it go after a while, so
+    # that the test fails on what that run did instead of hanging.
+    deadline = threading.Timer(180, restore_held_back)
+    deadline.start()
+    try:
+        rerun = follow(start_restore(tmp_path / "awx-job-2"), on_line=release_once_waited_for)
+    finally:
+        deadline.cancel()
+    text = " ".join(rerun.split())
+    assert f"RECOVERING {PROD}: run {token} by " in text and "killed at step store_restoring:main" in text
+    assert "FAILED - RETRYING: [sc-mvp-production]: Wait for the restore transfers left running by killed run" in text
+    assert f"RESTORED {PROD} from backup b001" in text, text[-5000:]
     # One restore reached Heroku: the killed run's, which the re-run waited for instead of starting another.
     assert len(restore_posts(emulator, seq)) == 1
     done = restores(emulator)
