@@ -157,8 +157,8 @@ def restore_held_back(emulator: t.Any) -> t.Iterator[t.Callable[[], None]]:
     reader.close()
 
 
-def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_once(emulator, damaged, restore_held_back,
-                                                                                   tmp_path):
+def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_once(
+        emulator, damaged, restore_held_back, tmp_path):
     seq = emulator.last_seq()
     killed = start_restore(tmp_path / "awx-job-1")
     kill_when(killed, r"^TASK \[.*Restore with pg:backups:restore from b001\]", before_kill=lambda: running_restore(emulator))
