@@ -21,7 +21,8 @@ DOCKER_SOCK=/var/run/docker.sock
 APT_PACKAGES=(docker.io debootstrap redis-server postgresql shellcheck rsync jq git curl)
 # The lab reaches coffee-tracker over SSH as a production compose host (lab/ssh): an sshd, sudo
 # for become, and the Python libraries the modules run there import under the host's python3.
-APT_PACKAGES+=(openssh-server sudo python3-requests python3-redis)
+# (python3-psycopg2: the compose stores keep markers and heartbeats in a postgres state backend).
+APT_PACKAGES+=(openssh-server sudo python3-requests python3-redis python3-psycopg2)
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -24,6 +24,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/vercel/", "vercel-lab-emulator"),
     ("integration/bench/test_fleet_bench_smoke.py", "heroku-lab-emulator"),
     # The coffee-tracker compose stack, its PostgreSQL, Redis, SQLite file and backups.
+    # (compose/test_state_backend.py also keeps coffee-tracker's rows in the state PostgreSQL, which
+    # the heroku group shares: each group's reset touches only its own apps' rows.)
     ("integration/compose/", "coffee-tracker-stack"),
     ("integration/lab/", "coffee-tracker-stack"),
     ("integration/bench/test_restore_bench_smoke.py", "coffee-tracker-stack"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -17,6 +16,7 @@ import pytest
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
     APP, MAINTENANCE, ROOT, STATE, canary_present, env_value, http_get, manifest, pg_count, pg_execute,
     plant_canary, run_playbook)
+from ansible_collections.appops.runbooks.tests.integration.killing import kill_when, start_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -29,30 +29,9 @@ def journal(token: str) -> dict:
 
 def start_restore(backup_id: str) -> subprocess.Popen:
     """ansible-playbook restore.yml in a process group of its own, its output read line by line."""
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_STDOUT_CALLBACK="default",
-               PYTHONUNBUFFERED="1")
-    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/restore.yml", "-l", APP,
-                             "-e", f"backup_id={backup_id}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
-
-def kill_when(process: subprocess.Popen, line_pattern: str, timeout: float = 600) -> str:
-    """kill -9 the whole process group once a line of its output matches; the output until then."""
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    for line in process.stdout:
-        seen.append(line)
-        if re.search(line_pattern, line):
-            os.killpg(process.pid, signal.SIGKILL)
-            break
-        if time.monotonic() > deadline:
-            break
-    else:
-        pytest.fail("the restore ended before the step to kill it at:\n" + "".join(seen)[-4000:])
-    process.wait(30)
-    assert process.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
-    return "".join(seen)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"))
+    return start_playbook([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "playbooks/restore.yml", "-l", APP,
+                           "-e", f"backup_id={backup_id}"], ROOT, env)
 
 
 def token_of_lock_left() -> str:

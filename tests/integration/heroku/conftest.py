@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+import yaml
 
 from ansible_collections.appops.runbooks.lab.emulators.heroku.client import healthy, lab_token
 
@@ -31,6 +32,8 @@ REPO = Path(__file__).resolve().parents[3]
 API = os.environ.get("HEROKU_API_URL", "http://127.0.0.1:18100").rstrip("/")
 ROUTER = os.environ.get("HEROKU_ROUTER_URL", "http://127.0.0.1:18101").rstrip("/")
 LAB_DIR = Path(os.environ.get("APPOPS_LAB_DIR", REPO / ".lab"))
+# The tables whose counts runbook 003 checks after a restore (Worker, Shift, Assignment).
+RUNBOOK_TABLES = ("workers", "shifts", "assignments")
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 # POSTs that only read (attachment lookups, log streams, signed URLs): not side effects.
 READ_ONLY_POSTS = ("/actions/addon-attachments/resolve", "/actions/addons/resolve", "/log-sessions",
@@ -91,17 +94,25 @@ class Emulator:
         connection.autocommit = True
         return connection
 
-    def rows(self, app: str, tables: t.Iterable[str] = ("workers", "shifts", "assignments")) -> dict[str, int]:
+    def per_table(self, app: str, aggregate: str, tables: t.Iterable[str] = RUNBOOK_TABLES) -> dict[str, t.Any]:
+        """SELECT <aggregate> FROM <table> t, for each table of the app's database."""
         connection = self.db(app)
         try:
             with connection.cursor() as cursor:
-                counts = {}
+                values = {}
                 for table in tables:
-                    cursor.execute(f'SELECT count(*) FROM "{table}"')
-                    counts[table] = cursor.fetchone()[0]
-                return counts
+                    cursor.execute(f'SELECT {aggregate} FROM "{table}" t')
+                    values[table] = cursor.fetchone()[0]
+                return values
         finally:
             connection.close()
+
+    def rows(self, app: str, tables: t.Iterable[str] = RUNBOOK_TABLES) -> dict[str, int]:
+        return self.per_table(app, "count(*)", tables)
+
+    def digests(self, app: str, tables: t.Iterable[str] = RUNBOOK_TABLES) -> dict[str, str]:
+        """One md5 of every row per table: equal digests, equal data."""
+        return self.per_table(app, "md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))", tables)
 
     def health(self, path: str) -> requests.Response:
         return requests.get(f"{ROUTER}/{path}", headers={"Accept": "application/json"}, timeout=10)
@@ -115,6 +126,12 @@ def emulator_up() -> str:
         assert started.returncode == 0, f"lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
     assert healthy(API, timeout=3), f"the Heroku emulator does not answer on {API}"
     return API
+
+
+def other_platforms_apps() -> list[str]:
+    """The lab inventory's apps that are not Heroku apps: their state rows belong to other test groups."""
+    groups = yaml.safe_load((REPO / "inventories" / "lab" / "hosts.yml").read_text(encoding="utf-8"))["all"]["children"]
+    return sorted(host for name, group in groups.items() if name != "heroku_apps" for host in (group.get("hosts") or {}))
 
 
 def state_dsn() -> str:
@@ -160,10 +177,11 @@ def emulator(emulator_up: str, state_up: str) -> t.Iterator[Emulator]:
     lab = Emulator()
     lab.reset()
     shutil.rmtree(LAB_DIR / "heroku-apps", ignore_errors=True)
-    # The Heroku apps keep their lock in the state database (inventories/lab/group_vars).
-    state_query("DELETE FROM appops_locks")
-    # And no shared document (safety-backup list, markers) naming backups of the emulator's last life.
-    state_query("DELETE FROM appops_documents")
+    # The Heroku apps keep their lock in the state database (inventories/lab/group_vars), and no
+    # shared document (safety-backup list, markers) may name backups of the emulator's last life,
+    # nor an unfinished run of it be recovered. The other platforms' apps are other groups'.
+    for table in ("appops_locks", "appops_documents", "appops_runs"):
+        state_query(f"DELETE FROM {table} WHERE app <> ALL(%s)", (other_platforms_apps(),))
     yield lab
     lab.clear_faults()
 
