@@ -72,10 +72,10 @@ def test_degraded_passes_by_default_and_fails_when_only_healthy_is_accepted():
     with ScriptedHealth([REDIS_DOWN]) as server:
         passed = run_module(app_health, {"url": server.url, "timeout": 0})
         failed = run_module(app_health, {"url": server.url, "name": "micmap-api", "accept": ["healthy"],
-                                         "timeout": 0.2, "delay": 0.05})
+                                         "timeout": 1.5, "delay": 0.05})
     assert passed["status"] == "degraded" and passed["reasons"] == ["redis is unhealthy"] and "failed" not in passed
     assert failed["failed"] is True and failed["status"] == "degraded" and failed["attempts"] >= 2
-    assert failed["msg"].startswith("micmap-api is degraded after 0.2 s (redis is unhealthy); last answer: HTTP 200")
+    assert failed["msg"].startswith("micmap-api is degraded after 1.5 s (redis is unhealthy); last answer: HTTP 200")
 
 
 def test_an_unhealthy_app_fails_with_the_last_answer():
