@@ -6,17 +6,24 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Twin of MONGODB_ARGUMENT_SPEC in plugins/module_utils/_mongodb.py: keep them in step.
+    # The option every mongodb_* module takes: URI_OPTION in plugins/module_utils/_mongo/client.py.
     DOCUMENTATION = r"""
 options:
   uri:
     description:
-      - MongoDB connection string, for example the cluster's C(mongodb+srv://user:password@host/db) as the app's
-        C(MONGODB_URI) config var holds it.
-      - If not set, the value of the E(MONGODB_URI) environment variable is used.
+      - MongoDB connection string (C(mongodb://) or C(mongodb+srv://)), for example the cluster's
+        C(mongodb+srv://user:password@host/db) as the app's C(MONGODB_URI) config var holds it.
       - Never shown in output or error messages (nor is its password).
     type: str
     required: true
+requirements:
+  - pymongo
+"""
+
+    # mongodb_index and mongodb_index_info, over pymongo: twin of MONGODB_ARGUMENT_SPEC in
+    # plugins/module_utils/_mongo/client.py, keep them in step.
+    CONNECTION = r"""
+options:
   database:
     description:
       - The database; by default the one the URI names.
@@ -26,9 +33,25 @@ options:
       - Seconds to wait for the server to answer before failing.
     type: float
     default: 10
-requirements:
-  - pymongo
 notes:
+  - If O(uri) is not set, the value of the E(MONGODB_URI) environment variable is used.
   - The modules of this group can get these options once, through C(module_defaults) with
     C(group/appops.runbooks.mongodb).
+"""
+
+    # mongodb_dump and mongodb_restore, over the Database Tools: twin of TOOLS_ARGUMENT_SPEC in
+    # plugins/module_utils/_mongo/tools.py, keep them in step.
+    TOOLS = r"""
+options:
+  bin_dir:
+    description: Directory of C(mongodump) and C(mongorestore) (MongoDB Database Tools 100.x); PATH when not given.
+    type: path
+  timeout:
+    description: Seconds the tool run may take.
+    type: int
+    default: 3600
+requirements:
+  - mongodump and mongorestore (MongoDB Database Tools 100.x)
+notes:
+  - The tools read O(uri) from a private config file, without its database (see the description).
 """

@@ -56,6 +56,7 @@ options:
     default: present
 extends_documentation_fragment:
   - appops.runbooks.mongodb
+  - appops.runbooks.mongodb.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
@@ -100,9 +101,9 @@ index:
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._mongodb import (
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client import MongoModule
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.indexes import (
     OPTION_FIELDS,
-    MongoModule,
     direction,
     generated_name,
     indexes_of,

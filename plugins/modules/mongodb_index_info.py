@@ -21,6 +21,7 @@ options:
     type: str
 extends_documentation_fragment:
   - appops.runbooks.mongodb
+  - appops.runbooks.mongodb.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
@@ -58,7 +59,8 @@ indexes:
                          usage: {ops: 1520, since: "2025-11-01T00:00:00"}}]}
 """
 
-from ansible_collections.appops.runbooks.plugins.module_utils._mongodb import MongoModule, indexes_of, usage_of
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client import MongoModule
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.indexes import indexes_of, usage_of
 
 
 def run(mm: MongoModule) -> None:

@@ -27,7 +27,8 @@ author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - appops.runbooks.mongodb_tools
+  - appops.runbooks.mongodb
+  - appops.runbooks.mongodb.tools
 options:
   src:
     description: The archive (C(mongodump --archive --gzip)) to restore.

@@ -13,6 +13,7 @@ import contextlib
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._mongo.archive import combine, fingerprint_text
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client import PyMongoError, open_client
 
 SERVER_SELECTION_MS = 10000
 
@@ -24,10 +25,8 @@ class LiveError(Exception):
 @contextlib.contextmanager
 def connect(uri: str) -> t.Iterator[t.Any]:
     from bson.raw_bson import RawBSONDocument
-    from pymongo import MongoClient
-    from pymongo.errors import PyMongoError
 
-    client = MongoClient(uri, serverSelectionTimeoutMS=SERVER_SELECTION_MS, document_class=RawBSONDocument)
+    client = open_client(uri, SERVER_SELECTION_MS, document_class=RawBSONDocument)
     try:
         yield client
     except PyMongoError as error:

@@ -22,11 +22,14 @@ import tempfile
 import typing as t
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client import URI_OPTION
+
 VERSION_LINE = re.compile(r"version:\s*r?(\S+)")
 DEFAULT_TIMEOUT = 3600
-# The options every module over the tools takes (doc fragment appops.runbooks.mongodb_tools).
+# The options every module over the tools takes (doc fragments appops.runbooks.mongodb and
+# appops.runbooks.mongodb.tools).
 TOOLS_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "uri": {"type": "str", "required": True, "no_log": True},
+    "uri": URI_OPTION,
     "bin_dir": {"type": "path"},
     "timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
 }

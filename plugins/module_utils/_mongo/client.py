@@ -1,10 +1,11 @@
 # Copyright (c) appops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""MongoDB over its wire protocol for the mongodb_* modules (private): connecting, indexes, usage.
+"""The one way the mongodb_* modules open a pymongo client, and the module base of mongodb_index(_info).
 
-The connection string holds the database password: it is an option with ``no_log`` and its
-password is added to the module's no-log values, so neither appears in output or in an error text.
+The connection string holds the database password: it is an option with ``no_log`` (``URI_OPTION``,
+shared by every mongodb_* module) and MongoModule adds its password to the module's no-log values,
+so neither appears in output or in an error text.
 """
 
 from __future__ import annotations
@@ -24,14 +25,21 @@ except ImportError as exc:  # pragma: no cover - exercised only where pymongo is
     PYMONGO_IMPORT_ERROR = exc
     PyMongoError = OperationFailure = Exception  # type: ignore[assignment,misc]
 
-# Twin of the appops.runbooks.mongodb doc fragment: keep them in step.
+# The uri option of every mongodb_* module (doc fragment appops.runbooks.mongodb).
+URI_OPTION: dict[str, t.Any] = {"type": "str", "required": True, "no_log": True}
+# Twin of the appops.runbooks.mongodb.connection doc fragment: keep them in step.
 MONGODB_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "uri": {"type": "str", "required": True, "no_log": True, "fallback": (env_fallback, ["MONGODB_URI"])},
+    "uri": {**URI_OPTION, "fallback": (env_fallback, ["MONGODB_URI"])},
     "database": {"type": "str"},
     "connect_timeout": {"type": "float", "default": 10.0},
 }
-OPTION_FIELDS = {"unique": "unique", "sparse": "sparse", "expire_after_seconds": "expireAfterSeconds",
-                 "partial_filter_expression": "partialFilterExpression"}
+
+
+def open_client(uri: str, timeout_ms: int, **options: t.Any) -> t.Any:
+    """A MongoClient that gives up finding a server after timeout_ms; options go to MongoClient as they are."""
+    if not HAS_PYMONGO:
+        raise ImportError(f"pymongo is required: {PYMONGO_IMPORT_ERROR}")
+    return MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, **options)
 
 
 def password_of(uri: str) -> str | None:
@@ -67,7 +75,7 @@ class MongoModule:
             self.module.fail_json(msg="name the database: set database, or put it in the URI (mongodb://host/db)")
         self.operation = "connecting"
         timeout_ms = int(self.params["connect_timeout"] * 1000)
-        self.client: t.Any = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+        self.client: t.Any = open_client(uri, timeout_ms, connectTimeoutMS=timeout_ms)
 
     @property
     def params(self) -> dict[str, t.Any]:
@@ -96,53 +104,3 @@ class MongoModule:
                       error_code=getattr(error, "code", None))
         finally:
             self.client.close()
-
-
-# -- indexes --------------------------------------------------------------------------------------
-
-def direction(value: t.Any) -> t.Any:
-    """1, -1, or an index type (``text``, ``2dsphere``, ``hashed``); numbers as ints."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip()
-    try:
-        return int(float(text))
-    except ValueError:
-        return text
-
-
-def generated_name(keys: list[list[t.Any]]) -> str:
-    """The name MongoDB gives an index when none is given: ``field_direction`` joined by ``_``."""
-    return "_".join(f"{field}_{way}" for field, way in keys)
-
-
-def index_view(spec: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """An index as the modules compare and return it: name, ordered keys, options (defaults filled in)."""
-    keys = [[field, direction(way)] for field, way in dict(spec.get("key") or {}).items()]
-    view: dict[str, t.Any] = {"name": spec.get("name"), "keys": keys}
-    view["unique"] = bool(spec.get("unique", False))
-    view["sparse"] = bool(spec.get("sparse", False))
-    view["expire_after_seconds"] = spec.get("expireAfterSeconds")
-    view["partial_filter_expression"] = spec.get("partialFilterExpression")
-    return view
-
-
-def indexes_of(collection: t.Any) -> dict[str, dict[str, t.Any]]:
-    return {spec["name"]: index_view(spec) for spec in collection.list_indexes()}
-
-
-def usage_of(collection: t.Any) -> dict[str, dict[str, t.Any]] | None:
-    """``$indexStats`` per index name (ops since the server counted), or None where it is not available."""
-    try:
-        rows = list(collection.aggregate([{"$indexStats": {}}]))
-    except OperationFailure:
-        return None
-    usage = {}
-    for row in rows:
-        accesses = row.get("accesses") or {}
-        since = accesses.get("since")
-        usage[row["name"]] = {"ops": int(accesses.get("ops") or 0),
-                              "since": since.isoformat() if hasattr(since, "isoformat") else since}
-    return usage
