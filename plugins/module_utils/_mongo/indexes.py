@@ -12,6 +12,7 @@ from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client impo
 OPTION_FIELDS = {"unique": "unique", "sparse": "sparse", "expire_after_seconds": "expireAfterSeconds",
                  "partial_filter_expression": "partialFilterExpression"}
 
+
 def direction(value: t.Any) -> t.Any:
     """1, -1, or an index type (``text``, ``2dsphere``, ``hashed``); numbers as ints."""
     if isinstance(value, bool):
