@@ -17,13 +17,13 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 try:
     from pymongo import MongoClient
-    from pymongo.errors import OperationFailure, PyMongoError
+    from pymongo.errors import PyMongoError
     HAS_PYMONGO = True
     PYMONGO_IMPORT_ERROR: Exception | None = None
 except ImportError as exc:  # pragma: no cover - exercised only where pymongo is missing
     HAS_PYMONGO = False
     PYMONGO_IMPORT_ERROR = exc
-    PyMongoError = OperationFailure = Exception  # type: ignore[assignment,misc]
+    PyMongoError = Exception  # type: ignore[assignment,misc]
 
 # The uri option of every mongodb_* module (doc fragment appops.runbooks.mongodb).
 URI_OPTION: dict[str, t.Any] = {"type": "str", "required": True, "no_log": True}

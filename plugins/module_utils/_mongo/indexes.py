@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.appops.runbooks.plugins.module_utils._mongo.client import OperationFailure
+try:
+    from pymongo.errors import OperationFailure
+except ImportError:  # pragma: no cover - MongoModule fails first where pymongo is missing
+    OperationFailure = Exception  # type: ignore[assignment,misc]
 
 OPTION_FIELDS = {"unique": "unique", "sparse": "sparse", "expire_after_seconds": "expireAfterSeconds",
                  "partial_filter_expression": "partialFilterExpression"}
