@@ -123,6 +123,8 @@ def write_cli_env(path: Path) -> None:
         elif not inside:
             kept.append(line)
     staged = target.with_name(f".{target.name}.atlas.tmp")
+    # A test instance's lab folder may not exist yet on a fresh checkout.
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write("\n".join(kept + cli_env_lines()) + "\n")

@@ -192,7 +192,9 @@ class Lab:
         if project.get("pitr_enabled") and captures:
             body["physical_backup_data"] = {
                 "earliest_physical_backup_date_unix": int(min(c["taken_at"] for c in captures)),
-                "latest_physical_backup_date_unix": int(max(c["taken_at"] for c in captures))}
+                # WAL is archived continuously on Supabase, so the window reaches the present (the
+                # restore takes the newest snapshot at or before the target, as restore_pitr says).
+                "latest_physical_backup_date_unix": int(time.time())}
         return body
 
     # -- restores ---------------------------------------------------------------------
