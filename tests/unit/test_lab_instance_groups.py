@@ -31,10 +31,19 @@ def test_independent_files_exist_and_have_no_group():
 
 def test_tests_of_one_instance_share_one_group():
     group = lab_instance_group
-    assert group(TESTS / "integration/heroku/test_faults.py") == group(TESTS / "integration/heroku_modules/x.py")
+    assert group(TESTS / "integration/heroku/test_procedures.py") == group(TESTS / "integration/heroku_modules/x.py")
     assert group(TESTS / "integration/bench/test_fleet_bench_smoke.py") == group(TESTS / "integration/heroku/x.py")
     assert group(TESTS / "integration/compose/x.py") == group(TESTS / "integration/lab/x.py")
     assert group(TESTS / "integration/bench/test_restore_bench_smoke.py") == group(TESTS / "integration/compose/x.py")
     assert len({group(TESTS / "integration/heroku/x.py"), group(TESTS / "integration/compose/x.py"),
                 group(TESTS / "emulators/x.py")}) == 3
     assert group(pathlib.Path("/elsewhere/test_x.py")) is None
+
+
+def test_heroku_tests_on_an_instance_of_their_own_have_a_group_of_their_own():
+    group = lab_instance_group
+    heroku = TESTS / "integration" / "heroku"
+    assert group(heroku / "test_faults.py") == "heroku-faults-emulator"
+    assert group(heroku / "test_recovery.py") == group(heroku / "test_state_backend.py") == "heroku-locks-emulator"
+    assert group(heroku / "test_verbose_output.py") == "heroku-locks-emulator"
+    assert group(heroku / "test_procedures.py") == "heroku-lab-emulator"

@@ -14,15 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (
-    API, REPO, ROUTER, run_playbook, state_lock, state_query)
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import LOCKS_LAB, REPO, HerokuLab
 from ansible_collections.appops.runbooks.tests.integration.killing import follow, kill_when, start_playbook
 
 pytestmark = pytest.mark.integration
 
 PROD = "sc-mvp-production"
+# The emulator instance of this file's group (tests/conftest.py), where lock rows of its own live.
+LAB = LOCKS_LAB
 # The killed run's lease (common_lock_max_age): short, so the test need not wait for the default's 2 h.
 LEASE = 8
+
+
+@pytest.fixture
+def heroku_lab(locks_heroku_lab: HerokuLab) -> HerokuLab:
+    return locks_heroku_lab
 
 
 def controller(home: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -34,7 +40,7 @@ def controller(home: Path) -> tuple[dict[str, str], dict[str, str]]:
 def start_restore(home: Path, **extra: t.Any) -> t.Any:
     env, folder = controller(home)
     environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-                       ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), HEROKU_API_URL=API, HEROKU_ROUTER_URL=ROUTER, **env)
+                       ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), **LAB.env(), **env)
     environment.pop("HEROKU_API_KEY", None)
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories/lab/hosts.yml"),
                str(REPO / "playbooks" / "restore.yml"), "-l", PROD, "-e", f"confirm={PROD} backup_id=b001",
@@ -45,7 +51,7 @@ def start_restore(home: Path, **extra: t.Any) -> t.Any:
 
 
 def journal(token: str) -> dict[str, t.Any]:
-    rows = state_query("SELECT step, maintenance_before, safety_backup, details, finished_at, outcome "
+    rows = LAB.state_query("SELECT step, maintenance_before, safety_backup, details, finished_at, outcome "
                        "FROM appops_runs WHERE token = %s", (token,))
     assert rows, f"no journal record of run {token}"
     step, maintenance_before, safety_backup, details, finished_at, outcome = rows[0]
@@ -54,7 +60,7 @@ def journal(token: str) -> dict[str, t.Any]:
 
 
 def lock_token() -> str:
-    lock = state_lock(PROD)
+    lock = LAB.state_lock(PROD)
     assert lock is not None, "the killed run's lock stays behind"
     return lock[2]
 
@@ -63,7 +69,7 @@ def wait_for_lease_end(token: str, timeout: float = 60) -> None:
     """Until the lock row of run token is past its lease by the state database's clock."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if state_query("SELECT 1 FROM appops_locks WHERE token = %s AND alive_at + make_interval(secs => lease_seconds)"
+        if LAB.state_query("SELECT 1 FROM appops_locks WHERE token = %s AND alive_at + make_interval(secs => lease_seconds)"
                        " < clock_timestamp()", (token,)):
             return
         time.sleep(0.5)
@@ -84,7 +90,7 @@ def damaged(emulator: t.Any) -> t.Iterator[dict[str, str]]:
     assert emulator.digests(PROD) != before
     yield before
     # A test that failed half way leaves no killed run for the tests after it to refuse over.
-    state_query("UPDATE appops_runs SET finished_at = clock_timestamp(), outcome = 'abandoned' "
+    LAB.state_query("UPDATE appops_runs SET finished_at = clock_timestamp(), outcome = 'abandoned' "
                 "WHERE app = %s AND finished_at IS NULL", (PROD,))
 
 
@@ -108,7 +114,7 @@ def test_a_restore_killed_in_its_health_gate_is_finished_from_another_controller
 
     wait_for_lease_end(token)
     env, extra = controller(tmp_path / "awx-job-2")
-    rerun = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", **extra}, env=env)
+    rerun = LAB.run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", **extra}, env=env)
     assert rerun.rc == 0, rerun.output[-5000:]
     assert (f"Took over a stale lock on {PROD} because its lease of {LEASE} s expired" in rerun.output
             and f"run token {token}" in rerun.output), rerun.output[-5000:]
@@ -121,7 +127,7 @@ def test_a_restore_killed_in_its_health_gate_is_finished_from_another_controller
     assert emulator.digests(PROD) == damaged
     assert len(restores(emulator)) == 1
     assert emulator.state(PROD)["maintenance"] is False
-    assert state_lock(PROD) is None
+    assert LAB.state_lock(PROD) is None
     finished = journal(token)
     assert finished["outcome"] == "recovered" and finished["finished_at"] is not None
     new = journal(finished["details"]["recovered_by"])
@@ -169,14 +175,14 @@ def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_onc
 
     # Asked to wait 1 s only: the transfer still runs, so the re-run refuses, naming it, and starts nothing.
     env, extra = controller(tmp_path / "awx-job-2")
-    refused = run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", "common_recover_session_wait": 1,
+    refused = LAB.run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", "common_recover_session_wait": 1,
                                                  **extra}, env=env)
     assert refused.rc != 0
     assert "because its controller process" in refused.output and f"run token {token}" in refused.output
     assert (f"restore r{in_flight['num']:03d} of {PROD} (started by the killed run {token}) is still running after 1 s"
             in refused.output), refused.output[-4000:]
     assert len(restore_posts(emulator, seq)) == 1 and journal(token)["finished_at"] is None
-    assert state_lock(PROD) is None
+    assert LAB.state_lock(PROD) is None
 
     # The refused run took the lock over (same host, no flags: the killed run's controller process
     # is gone) and freed it; the killed run's journal is still unfinished. The re-run waits for
@@ -202,5 +208,5 @@ def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_onc
     done = restores(emulator)
     assert len(done) == 1 and done[0]["succeeded"], done
     assert emulator.digests(PROD) == damaged
-    assert emulator.state(PROD)["maintenance"] is False and state_lock(PROD) is None
+    assert emulator.state(PROD)["maintenance"] is False and LAB.state_lock(PROD) is None
     assert journal(token)["outcome"] == "recovered"
