@@ -52,7 +52,7 @@ def start_restore(home: Path, **extra: t.Any) -> t.Any:
 
 def journal(token: str) -> dict[str, t.Any]:
     rows = LAB.state_query("SELECT step, maintenance_before, safety_backup, details, finished_at, outcome "
-                       "FROM appops_runs WHERE token = %s", (token,))
+                           "FROM appops_runs WHERE token = %s", (token,))
     assert rows, f"no journal record of run {token}"
     step, maintenance_before, safety_backup, details, finished_at, outcome = rows[0]
     return {"step": step, "maintenance_before": maintenance_before, "safety_backup": safety_backup,
@@ -69,8 +69,8 @@ def wait_for_lease_end(token: str, timeout: float = 60) -> None:
     """Until the lock row of run token is past its lease by the state database's clock."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if LAB.state_query("SELECT 1 FROM appops_locks WHERE token = %s AND alive_at + make_interval(secs => lease_seconds)"
-                       " < clock_timestamp()", (token,)):
+        if LAB.state_query("SELECT 1 FROM appops_locks WHERE token = %s"
+                           " AND alive_at + make_interval(secs => lease_seconds) < clock_timestamp()", (token,)):
             return
         time.sleep(0.5)
     raise AssertionError(f"the lease of run {token} did not end in {timeout} s")
@@ -91,7 +91,7 @@ def damaged(emulator: t.Any) -> t.Iterator[dict[str, str]]:
     yield before
     # A test that failed half way leaves no killed run for the tests after it to refuse over.
     LAB.state_query("UPDATE appops_runs SET finished_at = clock_timestamp(), outcome = 'abandoned' "
-                "WHERE app = %s AND finished_at IS NULL", (PROD,))
+                    "WHERE app = %s AND finished_at IS NULL", (PROD,))
 
 
 def test_a_restore_killed_in_its_health_gate_is_finished_from_another_controller(emulator, damaged, tmp_path):
@@ -175,8 +175,8 @@ def test_a_takeover_waits_for_the_killed_run_s_restore_transfer_and_restores_onc
 
     # Asked to wait 1 s only: the transfer still runs, so the re-run refuses, naming it, and starts nothing.
     env, extra = controller(tmp_path / "awx-job-2")
-    refused = LAB.run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001", "common_recover_session_wait": 1,
-                                                 **extra}, env=env)
+    refused = LAB.run_playbook("restore.yml", PROD, {"confirm": PROD, "backup_id": "b001",
+                                                     "common_recover_session_wait": 1, **extra}, env=env)
     assert refused.rc != 0
     assert "because its controller process" in refused.output and f"run token {token}" in refused.output
     assert (f"restore r{in_flight['num']:03d} of {PROD} (started by the killed run {token}) is still running after 1 s"

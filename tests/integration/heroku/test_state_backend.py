@@ -133,7 +133,7 @@ def test_the_lock_of_a_controller_killed_with_sigkill_is_taken_over_without_flag
 
 def safety_list(app: str) -> t.Any:
     rows = LAB.state_query("SELECT value FROM appops_documents WHERE app = %s AND key = 'heroku_postgres.safety_backups'",
-                       (app,))
+                           (app,))
     return rows[0][0] if rows else None
 
 
