@@ -19,15 +19,16 @@ TESTS = Path(__file__).resolve().parent
 LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # Heroku tests on an emulator instance of their group's own, started and stopped by a session
     # fixture of integration/heroku/conftest.py: faults_heroku_lab (18120-18123, Redis 16397,
-    # state schema heroku_faults), locks_heroku_lab (18124-18127, Redis 16398, heroku_locks).
+    # state schema heroku_faults), locks_heroku_lab (18124-18127, Redis 16394, heroku_locks).
     ("integration/heroku/test_faults.py", "heroku-faults-emulator"),
     ("integration/heroku/test_recovery.py", "heroku-locks-emulator"),
     ("integration/heroku/test_state_backend.py", "heroku-locks-emulator"),
     # Any instance would do: with the lock tests the two groups take about as long.
     ("integration/heroku/test_verbose_output.py", "heroku-locks-emulator"),
+    # The heroku_* modules' tests create apps of their own in the lock tests' instance.
+    ("integration/heroku_modules/", "heroku-locks-emulator"),
     # The emulator on 18100 (the lab's own): reset per test, or apps created in it.
     ("integration/heroku/", "heroku-lab-emulator"),
-    ("integration/heroku_modules/", "heroku-lab-emulator"),
     # The lab's Vercel emulator (18200, domains 18201): reset per test and when the session ends.
     ("integration/vercel/", "vercel-lab-emulator"),
     ("integration/bench/test_fleet_bench_smoke.py", "heroku-lab-emulator"),

@@ -31,7 +31,7 @@ def test_independent_files_exist_and_have_no_group():
 
 def test_tests_of_one_instance_share_one_group():
     group = lab_instance_group
-    assert group(TESTS / "integration/heroku/test_procedures.py") == group(TESTS / "integration/heroku_modules/x.py")
+    assert group(TESTS / "integration/heroku/test_state_backend.py") == group(TESTS / "integration/heroku_modules/x.py")
     assert group(TESTS / "integration/bench/test_fleet_bench_smoke.py") == group(TESTS / "integration/heroku/x.py")
     assert group(TESTS / "integration/compose/x.py") == group(TESTS / "integration/lab/x.py")
     assert group(TESTS / "integration/bench/test_restore_bench_smoke.py") == group(TESTS / "integration/compose/x.py")

@@ -98,7 +98,7 @@ def own_lab(name: str, first_port: int, redis_port: int) -> HerokuLab:
 SHARED_LAB = HerokuLab(API, ROUTER, LAB_DIR)
 # Ports no other group uses (tests/conftest.py names the groups).
 FAULTS_LAB = own_lab("faults", 18120, 16397)
-LOCKS_LAB = own_lab("locks", 18124, 16398)
+LOCKS_LAB = own_lab("locks", 18124, 16394)
 
 
 class Emulator:

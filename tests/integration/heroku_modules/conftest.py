@@ -1,15 +1,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run the heroku_* modules through ansible-playbook against the lab's Heroku emulator.
+"""Run the heroku_* modules through ansible-playbook against a Heroku emulator.
 
 Each test creates its own app through the emulator's admin API (``POST /__lab/apps``) and
-deletes it afterwards, so tests never depend on, or disturb, the seed apps.
+deletes it afterwards, so tests never depend on, or disturb, the seed apps. The emulator is the
+instance of the Heroku lock tests' group (LOCKS_LAB, tests/conftest.py), or HEROKU_EMULATOR_URL's.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import typing as t
 from pathlib import Path
 
@@ -17,19 +17,19 @@ import pytest
 import requests
 
 from ansible_collections.appops.runbooks.lab.emulators.heroku.client import healthy, lab_token
+# The lock tests' instance and what it needs, as fixtures of this folder too.
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import (  # noqa: F401 pylint: disable=unused-import
+    LOCKS_LAB, locks_heroku_lab, state_up)
 from ansible_collections.appops.runbooks.tests.integration.playbooks import Playbooks
 
-REPO = Path(__file__).resolve().parents[3]
-API = os.environ.get("HEROKU_EMULATOR_URL", "http://127.0.0.1:18100")
+API = os.environ.get("HEROKU_EMULATOR_URL", LOCKS_LAB.api)
 
 
 @pytest.fixture(scope="session")
-def emulator() -> str:
-    """The emulator's URL; starts the lab's emulators when they are not up."""
-    if not healthy(API):
-        started = subprocess.run([str(REPO / "lab" / "emulators" / "lab-up.sh")], capture_output=True,
-                                 text=True, check=False, timeout=300)
-        assert started.returncode == 0, f"lab-up.sh failed:\n{started.stdout}\n{started.stderr}"
+def emulator(request: pytest.FixtureRequest) -> str:
+    """The emulator's URL; the lock tests' instance is started when it is not up."""
+    if API == LOCKS_LAB.api:
+        request.getfixturevalue("locks_heroku_lab")
     assert healthy(API), f"the Heroku emulator does not answer on {API}"
     return API
 

@@ -22,7 +22,7 @@ import requests
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._state import open_backend
-from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import state_dsn
+from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import LOCKS_LAB
 from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import API, lab_token
 
 pytestmark = pytest.mark.integration
@@ -308,7 +308,8 @@ def test_a_long_capture_keeps_the_run_s_lock_alive(playbooks, lab_apps, tmp_path
 
 def test_a_long_capture_keeps_a_lock_kept_in_the_state_database_alive(playbooks, lab_apps):
     """The same through lock_backend=postgres: the heartbeat moves alive_at of the lock row."""
-    dsn = state_dsn()
+    # The state schema of the group's instance: the lab instance's tests clear the lab's schema as they reset.
+    dsn = LOCKS_LAB.state_dsn
     app = lab_apps.create("pgstate", kind="rails", postgres=True, rows=[3, 1, 1])
     store = open_backend("postgres", dsn=dsn)
     try:
