@@ -145,7 +145,8 @@ def test_one_off_command_exit_status(playbooks, lab_apps):
 def test_re_run_attaches_to_the_one_off_dyno_still_running(playbooks, lab_apps):
     """A second run of the same command while the first dyno runs reads that dyno; it starts none."""
     app = lab_apps.create("attach", postgres=True, kind="rails")
-    command = "sleep 6; echo migrated"
+    # Long enough that the second run, an ansible-playbook start away, finds the dyno still up on a busy machine.
+    command = "sleep 20; echo migrated"
     started = playbooks.run([{"appops.runbooks.heroku_dyno": {"app": app, "state": "run", "command": command,
                                                               "wait": False, **FAST}}])
     assert started.rc == 0 and started.last["changed"] is True and started.last["attached"] is False
