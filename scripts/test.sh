@@ -14,7 +14,7 @@
 #
 # Knobs: VENV (default .venv), TEST_RESULTS (default build/test-results, junit XML and logs),
 # TEST_VERBOSE=1 streams molecule output instead of showing its tail on failure,
-# PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore", INTEGRATION_WORKERS (default 3: pytest-xdist
+# PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore", INTEGRATION_WORKERS (default 4: pytest-xdist
 # workers for the integration stage, one per lab instance group of tests/conftest.py; 1 = serial).
 set -uo pipefail
 
@@ -167,7 +167,7 @@ stage_unit() { run_pytest_stage unit tests/unit; }
 # The integration tests mostly wait on the lab (containers, emulators, PostgreSQL), so the groups
 # of tests that drive different lab instances run side by side even on two cores.
 stage_integration() {
-  local workers="${INTEGRATION_WORKERS:-3}"
+  local workers="${INTEGRATION_WORKERS:-4}"
   # local: run_pytest_stage sees it (bash scopes dynamically); later stages see the empty global.
   local STAGE_PYTEST_ARGS=()
   ((workers > 1)) && STAGE_PYTEST_ARGS=(-n "$workers" --dist loadgroup)
