@@ -10,9 +10,12 @@ module: heroku_app_fleet
 short_description: Set the maintenance mode of many Heroku apps at once
 version_added: 0.1.0
 description:
-  - The fleet twin of M(appops.runbooks.heroku_app). For every app of O(apps) it reads the app, compares
-    O(maintenance) with its current value and changes it only when they differ, exactly like
-    M(appops.runbooks.heroku_app) does for one app.
+  - The fleet twin of M(appops.runbooks.heroku_app). For every app of O(apps) it compares O(maintenance) with
+    the app's current value and changes it only when they differ, exactly like M(appops.runbooks.heroku_app) does
+    for one app.
+  - The current values come from one listing of the account's apps (C(GET /apps), 1,000 a page), so a fleet
+    already in the wanted state costs one request rather than one per app. An app the listing does not show
+    (an id or name it does not match) is read on its own, and fails as a single read would.
   - The apps are handled concurrently, O(concurrency) at a time, in one process over one keep-alive
     HTTP session whose connection pool holds O(concurrency) connections. A per-host task costs a few
     tenths of a CPU-second in Ansible; one task for the whole fleet makes a fleet run bound by the API's
@@ -127,10 +130,20 @@ def workers_for(params: t.Mapping[str, t.Any]) -> int:
     return max(1, min(params["concurrency"], len(set(params["apps"])) or 1))
 
 
-def converge_app(fleet: FleetModule, app: str, wanted: bool | None) -> dict[str, t.Any]:
-    """Read one app, change its maintenance only when it differs; never raises."""
+def listed_maintenance(fleet: FleetModule) -> dict[str, bool]:
+    """Maintenance of every app the account lists, by name and by id."""
+    known: dict[str, bool] = {}
+    for app in fleet.client.apps():
+        for key in (app.get("name"), app.get("id")):
+            if key:
+                known[key] = bool(app.get("maintenance"))
+    return known
+
+
+def converge_app(fleet: FleetModule, app: str, wanted: bool | None, listed: t.Mapping[str, bool]) -> dict[str, t.Any]:
+    """Change one app's maintenance only when it differs from what was read; never raises."""
     try:
-        before = bool(fleet.client.app(app).get("maintenance"))
+        before = listed[app] if app in listed else bool(fleet.client.app(app).get("maintenance"))
         if wanted is None or before == wanted:
             return {"changed": False, "before": before, "maintenance": before}
         after = fleet.write(f"setting maintenance of {app}",
@@ -145,8 +158,9 @@ def run(fleet: FleetModule) -> None:
     apps = list(dict.fromkeys(fleet.params["apps"]))  # keep order, drop duplicates
     wanted = fleet.params["maintenance"]
     started = time.monotonic()
+    listed = listed_maintenance(fleet)
     with ThreadPoolExecutor(max_workers=workers_for(fleet.params)) as pool:
-        outcomes = list(pool.map(lambda app: converge_app(fleet, app, wanted), apps))
+        outcomes = list(pool.map(lambda app: converge_app(fleet, app, wanted, listed), apps))
 
     results = dict(zip(apps, outcomes))
     changed_apps = [app for app, outcome in results.items() if outcome["changed"]]

@@ -64,6 +64,24 @@ def test_fleet_on_off_in_one_task_each_and_idempotent(emulator: Emulator, fleet:
     assert not any(maintenance(emulator).values())
 
 
+def test_a_later_import_one_app_at_a_time_does_not_rerun_the_fleet(emulator: Emulator, fleet: Path,
+                                                                   tmp_path: Path):
+    """The fleet play's group outlives its play: a second import that decides against the fleet
+    switches the apps one at a time, and the first import's fleet run is not repeated."""
+    wrapper = tmp_path / "twice.yml"
+    wrapper.write_text(json.dumps([
+        {"import_playbook": str(REPO / "playbooks" / "maintenance.yml"), "vars": {"state": "on"}},
+        {"import_playbook": str(REPO / "playbooks" / "maintenance.yml"), "vars": {"state": "off", "fleet_min_apps": 100}},
+    ]), encoding="utf-8")
+    seq = emulator.last_seq()
+    run = run_playbook(str(wrapper), "all", inventory=fleet)
+    assert run.rc == 0, run.output[-3000:]
+    assert run.output.count("apps changed") == 1 and "maintenance on: 12 of 12 apps changed" in run.output
+    assert not any(maintenance(emulator).values())
+    # On for the fleet, then off app by app: every app written twice, nothing more.
+    assert sorted(fleet_writes(emulator, seq)) == sorted(2 * [f"PATCH /apps/{name}" for name in FLEET])
+
+
 def test_fleet_publishes_one_outcome_per_app_from_one_task(emulator: Emulator, fleet: Path):
     requests.patch(f"{API}/apps/{FLEET[0]}", json={"maintenance": True}, timeout=10,
                    headers={"Authorization": f"Bearer {lab_token()}",

@@ -207,6 +207,10 @@ def app_view(app: FakeApp) -> dict:
     return {"id": app.id, "name": app.name, "maintenance": app.maintenance, "web_url": f"https://{app.name}.invalid/"}
 
 
+def r_apps(fake, **_):
+    return 200, {}, [app_view(app) for app in sorted(fake.apps.values(), key=lambda a: a.name)]
+
+
 def r_app(fake, ident, **_):
     return 200, {}, app_view(fake.app(ident))
 
@@ -454,6 +458,7 @@ def r_unschedule(fake, addon_id, schedule_uuid, **_):
 
 SEG = r"([^/]+)"
 ROUTES: list[tuple[str, str, t.Callable[..., tuple[int, dict, t.Any]]]] = [
+    (r"/apps", "GET", r_apps),
     (rf"/apps/{SEG}", "GET", r_app),
     (rf"/apps/{SEG}", "PATCH", r_app_patch),
     (rf"/apps/{SEG}/releases", "GET", r_releases),

@@ -25,10 +25,12 @@ def test_fleet_switches_only_the_apps_that_differ(heroku):
     assert all(app.maintenance for app in apps)
     assert sorted(r["path"] for r in heroku.writes()) == sorted(f"/apps/{n}" for n in names[4:])
     assert applied["apps"]["fleet-0"] == {"changed": False, "before": True, "maintenance": True}
-    assert applied["requests"] == 12 + 8
+    # One listing reads the whole fleet; only the 8 apps that differ are written.
+    assert applied["requests"] == 1 + 8
 
     again = run_module(heroku_app_fleet, {"apps": names, "maintenance": True})
     assert again["changed"] is False and len(heroku.writes()) == 8
+    assert again["requests"] == 1
 
 
 def test_fleet_keeps_going_and_names_the_failed_apps(heroku):
@@ -38,3 +40,12 @@ def test_fleet_keeps_going_and_names_the_failed_apps(heroku):
     assert result["failed_apps"] == ["missing-app"] and result["changed_apps"] == ["good-1"]
     assert "1 of 2 Heroku apps failed (missing-app)" in result["msg"]
     assert "HTTP 404" in result["apps"]["missing-app"]["error"]
+    # The app the listing does not show was read on its own, which is where its 404 came from.
+    assert [r["path"] for r in heroku.requests("GET")] == ["/apps", "/apps/missing-app"]
+
+
+def test_fleet_finds_apps_given_by_id_in_the_listing(heroku):
+    app = heroku.add_app("by-id")
+    result = run_module(heroku_app_fleet, {"apps": [app.id], "maintenance": True})
+    assert result["changed_apps"] == [app.id] and app.maintenance is True
+    assert [r["path"] for r in heroku.requests("GET")] == ["/apps"]

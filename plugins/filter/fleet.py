@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) appops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: fleet_outcomes
+short_description: The published outcome of every app of a fleet maintenance run
+version_added: 0.1.0
+description:
+  - Builds the C(appops) outcome (README.md, "Results: what a run reports") of each app of a fleet
+    maintenance run from the result of the platform's C(maintenance_fleet) primitive, in one step for
+    the whole fleet.
+  - An app counts as changed when the fleet result names it in C(changed_apps).
+options:
+  _input:
+    description: The app names to publish.
+    type: list
+    elements: str
+    required: true
+  fleet:
+    description: The fleet result (C(appops_maintenance_fleet)) with C(state) and C(changed_apps); empty when
+      the run failed before the fleet task answered.
+    type: dict
+    default: {}
+  failed:
+    description: Whether the run failed.
+    type: bool
+    default: false
+  failed_step:
+    description: The task that failed.
+    type: str
+    default: ''
+  message:
+    description: What failed.
+    type: str
+    default: ''
+author:
+  - appops maintainers (@appops)
+"""
+
+EXAMPLES = r"""
+- name: Publish the outcome of every app
+  ansible.builtin.set_stats:
+    data:
+      appops: "{{ appops_maintenance_fleet.apps | appops.runbooks.fleet_outcomes(appops_maintenance_fleet) }}"
+    per_host: false
+    aggregate: true
+"""
+
+RETURN = r"""
+_value:
+  description: The outcome of each app, by app name.
+  type: dict
+"""
+
+import typing as t
+
+
+def fleet_outcomes(
+    apps: t.Iterable[str],
+    fleet: t.Mapping[str, t.Any] | None = None,
+    failed: bool = False,
+    failed_step: str = "",
+    message: str = "",
+) -> dict[str, dict[str, t.Any]]:
+    fleet = fleet or {}
+    changed = set(fleet.get("changed_apps") or [])
+    state = fleet.get("state", "")
+    return {
+        app: {
+            "app": app, "procedure": "maintenance", "changed": app in changed,
+            "backup_id": "", "stores": [], "safety_backup": "",
+            "rto_seconds": None, "rpo_seconds": None, "rto_met": None, "rpo_met": None,
+            "health": "", "release": {}, "details": {"state": state},
+            "failed": bool(failed), "failed_step": failed_step if failed else "",
+            "message": message.strip() if failed else "",
+        }
+        for app in apps
+    }
+
+
+class FilterModule:
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"fleet_outcomes": fleet_outcomes}
