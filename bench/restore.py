@@ -18,7 +18,16 @@ Every method is checked afterwards (row counts equal the backup's manifest), unt
 end the lab gets back the data it had before (or a normal 1,000-row dataset), its restore
 marker and SQLite file, and the backups the bench made are deleted (unless --keep).
 
-Usage: .venv/bin/python bench/restore.py [--rows 9000000] [--rounds 1] [--keep] [--quick]
+With --store supabase it benches mysetlist's supabase store instead (its database URL: in the
+lab a real PostgreSQL database stands in for the Supabase project): the setlists table grown to
+--rows rows, one backup with playbooks/backup.yml -l mysetlist, then, from DROP TABLE setlists
+each time, in interleaved rounds:
+
+  playbook      ansible-playbook playbooks/restore.yml -l mysetlist -e backup_id=<id> (the whole
+                procedure, maintenance and health on the Vercel emulator included), profiled
+  pg_restore_j2 pg_restore --clean --if-exists --no-owner --jobs=2 --dbname=<the URL> <same dump>
+
+Usage: .venv/bin/python bench/restore.py [--store compose|supabase] [--rows N] [--rounds 1] [--keep] [--quick]
 The last line of output is one JSON object with the figures.
 """
 
@@ -61,6 +70,8 @@ DEFAULT_METHODS = ("playbook", "pg_restore_j2", "psql")
 SNAPSHOT_LIMIT_BYTES = 256 * 1024 * 1024
 NORMAL_ROWS = 1000
 TARGET_RATIO = 1.3
+SUPABASE_ROWS = 4_000_000
+SUPABASE_METHODS = ("playbook", "pg_restore_j2", "pg_restore_j1")
 LONG = 3600
 # 0 turns each retention rule off (see common_backup_keep_last in roles/common/meta/argument_specs.yml).
 RETENTION_OFF = json.dumps({"common_backup_keep_last": 0, "common_backup_max_age_days": 0,
@@ -101,11 +112,8 @@ def env_value(key: str) -> str:
     raise KeyError(key)
 
 
-def sql(query: str, *params: t.Any) -> list[tuple[t.Any, ...]]:
+def statement(connection: t.Any, query: str, params: tuple[t.Any, ...]) -> list[tuple[t.Any, ...]]:
     """One statement in its own autocommit session (DROP, VACUUM and CHECKPOINT need that)."""
-    connection = psycopg2.connect(host="127.0.0.1", port=DB_PORT, dbname=DATABASE, user=DB_USER,
-                                  password=env_value("POSTGRES_PASSWORD"), connect_timeout=10,
-                                  application_name="bench-restore")
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -115,10 +123,17 @@ def sql(query: str, *params: t.Any) -> list[tuple[t.Any, ...]]:
         connection.close()
 
 
-def table_counts() -> dict[str, int]:
+def sql(query: str, *params: t.Any) -> list[tuple[t.Any, ...]]:
+    """A statement in coffee-tracker's database."""
+    return statement(psycopg2.connect(host="127.0.0.1", port=DB_PORT, dbname=DATABASE, user=DB_USER,
+                                      password=env_value("POSTGRES_PASSWORD"), connect_timeout=10,
+                                      application_name="bench-restore"), query, params)
+
+
+def table_counts(run: t.Callable[..., list[tuple[t.Any, ...]]] = sql) -> dict[str, int]:
     """Exact row counts of every user table, keyed like the backup manifest (schema.table)."""
-    tables = sql("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1")
-    return {name: int(sql(f"SELECT count(*) FROM {name}")[0][0]) for (name,) in tables}
+    tables = run("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables ORDER BY 1")
+    return {name: int(run(f"SELECT count(*) FROM {name}")[0][0]) for (name,) in tables}
 
 
 def database_bytes() -> int:
@@ -257,10 +272,10 @@ def put_back_files(snapshot: Snapshot) -> None:
         MAINTENANCE.unlink(missing_ok=True)
 
 
-def delete_made_backups(keep: set[str]) -> list[str]:
+def delete_made_backups(keep: set[str], folder: Path = BACKUPS) -> list[str]:
     deleted = sorted(MADE_BACKUPS - keep)
     for backup_id in deleted:
-        shutil.rmtree(BACKUPS / backup_id, ignore_errors=True)
+        shutil.rmtree(folder / backup_id, ignore_errors=True)
     return deleted
 
 
@@ -306,10 +321,10 @@ def playbook_env(profile: bool) -> dict[str, str]:
     return env
 
 
-def run_playbook(name: str, *extra: str) -> tuple[float, str]:
+def run_playbook(name: str, *extra: str, app: str = APP) -> tuple[float, str]:
     # Retention off: the bench deletes the backups it made itself at the end, and retention would
     # delete the oldest of the lab's own backups once the bench's runs push them past keep_last.
-    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", APP,
+    command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", app,
                "-e", RETENTION_OFF, *extra]
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=playbook_env(profile=True), capture_output=True, text=True,
@@ -513,12 +528,244 @@ def playbook_breakdown(tasks: list[tuple[str, float]], wall_s: float) -> dict[st
     return figures
 
 
+# ---------------------------------------------------------------------------- the supabase store (mysetlist)
+
+
+SUPABASE_APP = "mysetlist"
+SUPABASE_BACKUPS = LAB / "vercel-apps" / SUPABASE_APP / "backups"
+SUPABASE_BIG_TABLE = "public.setlists"
+SUPABASE_MARKER_KEY = "restore-main"
+SUPABASE_HEALTH_URL = (os.environ.get("VERCEL_DOMAINS_URL", "http://127.0.0.1:18201").rstrip("/")
+                       + "/mysetlist-sonnet.vercel.app/api/health/db")
+SETLIST_POSITIONS = 20
+
+
+def lab_setting(key: str) -> str:
+    """A lab setting as the lab inventory reads it: the environment, else lab/cli.env."""
+    if os.environ.get(key):
+        return os.environ[key]
+    for line in (REPO / "lab" / "cli.env").read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1].strip()
+    raise SystemExit(f"{key} is neither in the environment nor in lab/cli.env (make lab)")
+
+
+def state_dsn() -> str:
+    dsn_file = LAB / "state" / "dsn"
+    return os.environ.get("APPOPS_STATE_DSN") or (dsn_file.read_text(encoding="utf-8").strip() if dsn_file.exists() else "")
+
+
+def url_sql(url: str, query: str, *params: t.Any) -> list[tuple[t.Any, ...]]:
+    """A statement over a database URL."""
+    return statement(psycopg2.connect(url, connect_timeout=10, application_name="bench-restore"), query, params)
+
+
+def url_table_counts(url: str) -> dict[str, int]:
+    return table_counts(lambda query, *params: url_sql(url, query, *params))
+
+
+def tool(argv: list[str], what: str) -> None:
+    """A client tool over the URL; its stderr tail on failure (libpq never prints the password)."""
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=LONG, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (rc {done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
+
+
+def grow_setlists(url: str, rows: int) -> float:
+    """New shows with SETLIST_POSITIONS songs each until setlists holds `rows` rows, made by the server."""
+    present = int(url_sql(url, f"SELECT count(*) FROM {SUPABASE_BIG_TABLE}")[0][0])
+    if present >= rows:
+        say(f"{SUPABASE_BIG_TABLE} already holds {present} rows; not seeding")
+        return 0.0
+    shows = -(-(rows - present) // SETLIST_POSITIONS)
+    say(f"seeding {shows * SETLIST_POSITIONS} setlists rows ({shows} shows) into mysetlist's database")
+    started = time.perf_counter()
+    last_show = int(url_sql(url, "SELECT coalesce(max(id), 0) FROM shows")[0][0])
+    # %% is psycopg2's escaped modulo: these statements take parameters.
+    url_sql(url, "INSERT INTO shows (artist, venue, city, show_date) SELECT 'Artist ' || g %% 500,"
+                 " 'Venue ' || g %% 300, 'Lab City', date '2026-01-01' + g %% 3000 FROM generate_series(1, %s) g", shows)
+    url_sql(url, "WITH song AS (SELECT array_agg(id ORDER BY id) AS ids FROM songs) "
+                 "INSERT INTO setlists (show_id, song_id, position, votes) "
+                 "SELECT s.id, song.ids[1 + (s.id * 7 + p) %% array_length(song.ids, 1)], p, (s.id * 13 + p) %% 50 "
+                 "FROM shows s, song, generate_series(1, %s) p WHERE s.id > %s", SETLIST_POSITIONS, last_show)
+    seconds = time.perf_counter() - started
+    url_sql(url, "VACUUM ANALYZE")
+    return seconds
+
+
+@dataclasses.dataclass
+class SupabaseSnapshot:
+    """What the supabase bench changes and must put back: the database, the restore marker, the backups."""
+    backup_ids: set[str]
+    marker: t.Any
+    db_dump: Path
+    counts: dict[str, int]
+
+
+def supabase_backup_ids() -> set[str]:
+    return {path.name for path in SUPABASE_BACKUPS.iterdir() if path.is_dir()} if SUPABASE_BACKUPS.is_dir() else set()
+
+
+def read_marker() -> t.Any:
+    """mysetlist's restore marker in the state PostgreSQL (the lab's vercel_apps keep their state there)."""
+    if not url_sql(state_dsn(), "SELECT to_regclass('appops_documents') IS NOT NULL")[0][0]:
+        return None
+    rows = url_sql(state_dsn(), "SELECT value FROM appops_documents WHERE app = %s AND key = %s",
+                   SUPABASE_APP, SUPABASE_MARKER_KEY)
+    return rows[0][0] if rows else None
+
+
+def put_back_marker(marker: t.Any) -> None:
+    if marker is None:
+        url_sql(state_dsn(), "DELETE FROM appops_documents WHERE app = %s AND key = %s", SUPABASE_APP,
+                SUPABASE_MARKER_KEY)
+    else:
+        url_sql(state_dsn(), "INSERT INTO appops_documents (app, key, value) VALUES (%s, %s, %s) "
+                             "ON CONFLICT (app, key) DO UPDATE SET value = EXCLUDED.value",
+                SUPABASE_APP, SUPABASE_MARKER_KEY, json.dumps(marker))
+
+
+def take_supabase_snapshot(url: str) -> SupabaseSnapshot:
+    WORK.mkdir(parents=True, exist_ok=True)
+    db_dump = WORK / "mysetlist-before.dump"
+    tool(["pg_dump", "--format=custom", f"--dbname={url}", f"--file={db_dump}"], "pg_dump of the database as it was")
+    return SupabaseSnapshot(supabase_backup_ids(), read_marker(), db_dump, url_table_counts(url))
+
+
+def put_back_supabase(url: str, snapshot: SupabaseSnapshot, keep: bool, bench_backup: str | None) -> list[str]:
+    """The database, marker and backups as they were; returns the backups deleted (this run's)."""
+    put_back_marker(snapshot.marker)
+    if keep:
+        say(f"--keep: the big database and backup {bench_backup} stay")
+        return delete_made_backups({bench_backup} if bench_backup else set(), SUPABASE_BACKUPS)
+    say("putting back mysetlist's database as it was")
+    tool(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={url}", str(snapshot.db_dump)],
+         "pg_restore of the database as it was")
+    if url_table_counts(url) != snapshot.counts:
+        raise RuntimeError(f"the database did not come back as it was: {url_table_counts(url)} != {snapshot.counts}")
+    shutil.rmtree(WORK, ignore_errors=True)
+    return delete_made_backups(set(), SUPABASE_BACKUPS)
+
+
+@dataclasses.dataclass
+class SupabaseContext:
+    url: str
+    backup_id: str
+    dump: Path
+    expected: dict[str, int]
+
+
+def prepare_supabase(args: argparse.Namespace, url: str, snapshot: SupabaseSnapshot) -> tuple[SupabaseContext, dict[str, t.Any]]:
+    seed_s = grow_setlists(url, args.rows)
+    db_bytes = int(url_sql(url, "SELECT pg_database_size(current_database())")[0][0])
+    say(f"backing up with playbooks/backup.yml -l {SUPABASE_APP}")
+    backup_s, output = run_playbook("backup", app=SUPABASE_APP)
+    new = sorted(supabase_backup_ids() - snapshot.backup_ids)
+    if len(new) != 1:
+        raise RuntimeError(f"expected one new backup, found {new} (is someone else taking backups?)")
+    MADE_BACKUPS.add(new[0])
+    manifest = json.loads((SUPABASE_BACKUPS / new[0] / "manifest.json").read_text(encoding="utf-8"))
+    store = next(item for item in manifest["stores"] if item["name"] == "main")
+    context = SupabaseContext(url, new[0], SUPABASE_BACKUPS / new[0] / store["files"][0]["name"],
+                              {name: int(rows) for name, rows in store["row_counts"].items()})
+    build = {"store": "supabase", "rows": context.expected.get(SUPABASE_BIG_TABLE, 0),
+             "rows_all_tables": sum(context.expected.values()), "db_bytes": db_bytes, "backup_id": new[0],
+             "backup_bytes": sum(path.stat().st_size for path in (SUPABASE_BACKUPS / new[0]).iterdir()),
+             "dump_bytes": context.dump.stat().st_size, "seed_s": round(seed_s, 2),
+             "backup_playbook_s": round(backup_s, 2),
+             "backup_playbook_tasks": [[name, round(seconds, 2)] for name, seconds in parse_profile(output)
+                                       if seconds >= 0.3]}
+    say(f"database {db_bytes / 1e6:.0f} MB, {build['rows_all_tables']} rows, dump {build['dump_bytes'] / 1e6:.0f} MB;"
+        f" backup playbook {backup_s:.1f} s")
+    return context, build
+
+
+def quiesce_supabase(context: SupabaseContext) -> bool:
+    """The same start for every method: setlists dropped, the rest vacuumed and analyzed, no
+    autovacuum worker busy, OS cache dropped, the dump read once. Supabase's postgres role may not
+    CHECKPOINT, so neither does the bench."""
+    url_sql(context.url, f"DROP TABLE IF EXISTS {SUPABASE_BIG_TABLE}")
+    url_sql(context.url, "VACUUM ANALYZE")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and url_sql(
+            context.url, "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+                         "AND datname = current_database()"):
+        time.sleep(1)
+    dropped = drop_os_caches()
+    warm(context.dump)
+    return dropped
+
+
+def run_supabase_method(method: str, context: SupabaseContext) -> Timing:
+    if method != "playbook":
+        jobs = int(method[-1])
+        started = time.perf_counter()
+        # The engine's flags (plugins/module_utils/_postgres/engine.py), so only the wrapping differs.
+        tool(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--jobs={jobs}", f"--dbname={context.url}",
+              str(context.dump)], f"pg_restore --jobs={jobs}")
+        return Timing(method, time.perf_counter() - started)
+    seconds, output = run_playbook("restore", "-e", f"backup_id={context.backup_id}", app=SUPABASE_APP)
+    if f"RESTORED {SUPABASE_APP} from backup {context.backup_id}" not in output:
+        raise RuntimeError(f"the playbook did not restore:\n{output[-4000:]}")
+    tasks = parse_profile(output)
+    detail = playbook_breakdown(tasks, seconds)
+    detail["tasks"] = [[name, round(elapsed, 2)] for name, elapsed in tasks]
+    return Timing("playbook", seconds, detail)
+
+
+def check_supabase_restored(method: str, context: SupabaseContext) -> None:
+    counts = url_table_counts(context.url)
+    wrong = {name: (counts.get(name), rows) for name, rows in context.expected.items() if counts.get(name) != rows}
+    if wrong:
+        raise RuntimeError(f"{method}: row counts after the restore differ (now, expected): {wrong}")
+    try:
+        with urllib.request.urlopen(SUPABASE_HEALTH_URL, timeout=10) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if status != 200:
+        raise RuntimeError(f"{method}: mysetlist's /api/health/db answers {status} after the restore")
+
+
+def run_supabase_rounds(args: argparse.Namespace, context: SupabaseContext) -> tuple[dict[str, list[Timing]], bool]:
+    return interleave(args, lambda _method: quiesce_supabase(context),
+                      lambda method: run_supabase_method(method, context),
+                      lambda method: check_supabase_restored(method, context))
+
+
+def supabase_main(args: argparse.Namespace) -> int:
+    url = lab_setting("SUPABASE_DB_URL")
+    busy = wait_until_idle(args.wait_idle, strict=not (args.quick or args.force))
+    load_before = os.getloadavg()[0]
+    snapshot = take_supabase_snapshot(url)
+    bench_backup, deleted = None, []
+    try:
+        context, build = prepare_supabase(args, url, snapshot)
+        bench_backup = context.backup_id
+        timings, dropped = run_supabase_rounds(args, context)
+    finally:
+        say("restoring the lab")
+        deleted = put_back_supabase(url, snapshot, args.keep, bench_backup)
+    figures = summarize(args, timings, build)
+    figures.update(caches_dropped=dropped, loadavg_before=round(load_before, 2),
+                   loadavg_after=round(os.getloadavg()[0], 2), ran_beside_other_runs=len(busy),
+                   other_runs_during_timing=len(OTHERS_SEEN), deleted_backups=deleted)
+    say(f"playbook {figures.get('playbook_s')} s, pg_restore -j2 over the URL {figures.get('pg_restore_j2_s')} s; "
+        f"playbook/pg_restore {figures.get('ratio_playbook_vs_pg_restore')}")
+    print(json.dumps(figures))
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=None, help="coffee_logs rows (default 9,000,000 ~ 1 GB)")
+    parser.add_argument("--store", choices=("compose", "supabase"), default="compose",
+                        help="coffee-tracker's compose PostgreSQL (default) or mysetlist's supabase store")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="coffee_logs rows (default 9,000,000 ~ 1 GB); with --store supabase setlists rows "
+                             f"(default {SUPABASE_ROWS:,})")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of all methods (default 1)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 200,000 rows unless --rows")
     parser.add_argument("--keep", action="store_true", help="keep the big database and its backup afterwards")
@@ -533,8 +780,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wait-idle", type=int, default=0, help="seconds to wait for other runs to end")
     parser.add_argument("--force", action="store_true", help="run even beside other playbook/test runs")
     args = parser.parse_args(argv)
-    args.rows = args.rows or (200_000 if args.quick else 9_000_000)
+    full_rows = SUPABASE_ROWS if args.store == "supabase" else 9_000_000
+    args.rows = args.rows or (200_000 if args.quick else full_rows)
     args.methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    if args.store == "supabase":
+        # Over a database URL there is no psql-in-a-container way to compare with: the runbook's
+        # own way is the platform's, so the raw tools over the same URL are the baseline.
+        if args.methods == list(DEFAULT_METHODS):
+            args.methods = list(SUPABASE_METHODS)
+        if set(args.methods) - set(SUPABASE_METHODS) or args.loss != "table" or args.safety_off_var:
+            parser.error(f"--store supabase: methods from {SUPABASE_METHODS}, --loss table, no --safety-off-var")
     unknown = set(args.methods) - set(METHODS)
     if unknown or not args.methods:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
@@ -548,25 +803,39 @@ def round_orders(methods: list[str], rounds: int) -> list[list[str]]:
     return [methods[index % len(methods):] + methods[:index % len(methods)] for index in range(rounds)]
 
 
-def run_rounds(args: argparse.Namespace, context: Context) -> tuple[dict[str, list[Timing]], bool]:
+def note_competing_runs(method: str) -> None:
+    for line in competing_runs():
+        OTHERS_SEEN.add(line.split(":", 1)[0])
+        say(f"warning: {method} runs beside {line}")
+
+
+def interleave(args: argparse.Namespace, start: t.Callable[[str], bool], run: t.Callable[[str], Timing],
+               check: t.Callable[[str], None]) -> tuple[dict[str, list[Timing]], bool]:
+    """Every method in every round, from the same start each time (start returns whether the OS
+    cache could be dropped), checked untimed after it ran."""
     timings: dict[str, list[Timing]] = {method: [] for method in args.methods}
     dropped_all = True
     for number, order in enumerate(round_orders(args.methods, args.rounds), start=1):
         for method in order:
-            dropped_all &= quiesce(args.loss, method_input(method.replace("_no_safety", ""), context))
-            for line in competing_runs():
-                OTHERS_SEEN.add(line.split(":", 1)[0])
-                say(f"warning: {method} runs beside {line}")
+            dropped_all &= start(method)
+            note_competing_runs(method)
             say(f"round {number}: {method} ...")
-            if method == "playbook_no_safety":
-                timing = run_no_safety_playbook(context, args.safety_off_var)
-            else:
-                timing = run_method(method, context)
-            check_restored(method, context)
+            timing = run(method)
+            check(method)
             say(f"round {number}: {method} {timing.seconds:.2f} s "
                 f"{ {k: v for k, v in timing.detail.items() if k != 'tasks'} if timing.detail else ''}")
             timings[method].append(timing)
     return timings, dropped_all
+
+
+def run_rounds(args: argparse.Namespace, context: Context) -> tuple[dict[str, list[Timing]], bool]:
+    def run(method: str) -> Timing:
+        if method == "playbook_no_safety":
+            return run_no_safety_playbook(context, args.safety_off_var)
+        return run_method(method, context)
+
+    return interleave(args, lambda method: quiesce(args.loss, method_input(method.replace("_no_safety", ""), context)),
+                      run, lambda method: check_restored(method, context))
 
 
 def run_no_safety_playbook(context: Context, variable: str) -> Timing:
@@ -642,6 +911,8 @@ def prepare(args: argparse.Namespace, snapshot: Snapshot) -> tuple[Context, dict
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.store == "supabase":
+        return supabase_main(args)
     if health_status() != 200:
         raise SystemExit(f"the coffee-tracker lab is not healthy at {HEALTH_URL} (make lab)")
     busy = wait_until_idle(args.wait_idle, strict=not (args.quick or args.force))
