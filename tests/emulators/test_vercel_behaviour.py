@@ -187,7 +187,9 @@ def test_health_endpoints_and_real_database(vercel: requests.Session) -> None:
     assert domain("fixzit.com", "/api/health/ready").json() == {"ready": True}
     assert domain("fixzit.com", "/api/health/redis").json() == {"redis": "connected"}
     db = domain("fixzit.com", "/api/health/db")
-    assert db.status_code == 503 and db.json() == {"mongodb": "not configured"}
+    assert db.status_code == 503 and db.json() == {"mongodb": "disconnected", "error": "ServerSelectionTimeoutError"}
+    uri = vercel.get(f"{API}/v10/projects/{FIXZIT}/env?decrypt=true&{T}").json()["envs"]
+    assert next(e for e in uri if e["key"] == "MONGODB_URI")["value"] == "mongodb://127.0.0.1:18213/fixzit"
     assert domain("fixzit.com", "/api/health").json() == {"status": "ok"}
     health = domain("mysetlist-sonnet.vercel.app", "/api/health/db")
     assert health.status_code == 200 and health.json()["tables"] == {"shows": 40, "setlists": 400, "songs": 120}

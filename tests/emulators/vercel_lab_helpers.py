@@ -17,9 +17,10 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 # The tests' own instance (own ports, own PostgreSQL cluster and Redis, own state file), so the
-# shared lab on 18200 and these tests never reset or fault each other.
+# shared lab on 18200 and these tests never reset or fault each other. fixzit's MONGODB_URI names a
+# port where no cluster listens (18213), so its /api/health/db really tries and answers 503.
 TEST_PORTS = {"VERCEL_EMU_API_PORT": "18210", "VERCEL_EMU_DOMAIN_PORT": "18211", "HEROKU_EMU_PG_PORT": "18212",
-              "HEROKU_EMU_REDIS_PORT": "16396"}
+              "HEROKU_EMU_REDIS_PORT": "16396", "ATLAS_EMU_FIXZIT_PORT": "18213"}
 TEST_LAB_DIR = REPO / ".lab" / "tests-vercel"
 CLI_ENV = TEST_LAB_DIR / "cli.env"
 API = f"http://127.0.0.1:{TEST_PORTS['VERCEL_EMU_API_PORT']}"

@@ -7,12 +7,12 @@ endpoints of seeds 001 and 004, the maintenance page and the feature flags.
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
+import pymongo
+import pymongo.errors
 import redis
 
 from heroku.httpcore import BaseHandler, Request, Response
@@ -74,19 +74,20 @@ def _redis_check(url: str | None) -> tuple[bool, str]:
     return True, "connected"
 
 
-def _mongodb_check(url: str | None) -> tuple[bool, str]:
-    """fixzit's Atlas is not in the lab yet: say so instead of failing the other checks."""
+def _mongodb_check(url: str | None) -> tuple[bool, dict[str, Any]]:
+    """The runbook's ``db.adminCommand('ping')`` on the app's cluster, and its work orders counted."""
     if not url:
-        return False, "not configured"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        return False, "unreachable (only loopback MongoDB is reachable from the lab)"
+        return False, {"mongodb": "not configured"}
+    started = time.monotonic()
     try:
-        with socket.create_connection((host, parts.port or 27017), timeout=1):
-            return True, "connected"
-    except OSError:
-        return False, "disconnected"
+        with pymongo.MongoClient(url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000) as client:
+            database = client.get_default_database()
+            database.command("ping")
+            work_orders = database["workOrders"].count_documents({})
+    except (pymongo.errors.PyMongoError, ValueError) as error:
+        return False, {"mongodb": "disconnected", "error": type(error).__name__}
+    return True, {"mongodb": "connected", "latencyMs": round((time.monotonic() - started) * 1000, 1),
+                  "workOrders": work_orders}
 
 
 def mysetlist(path: str, env: dict[str, str], deployment: dict[str, Any]) -> Response:
@@ -115,8 +116,8 @@ def fixzit(path: str, env: dict[str, str], deployment: dict[str, Any]) -> Respon
         healthy, state = _redis_check(env.get("REDIS_URL"))
         return Response(200 if healthy else 503, {"redis": state})
     if path == "/api/health/db":
-        healthy, state = _mongodb_check(env.get("MONGODB_URI"))
-        return Response(200 if healthy else 503, {"mongodb": state})
+        healthy, body = _mongodb_check(env.get("MONGODB_URI"))
+        return Response(200 if healthy else 503, body)
     return _common(path, env, deployment)
 
 

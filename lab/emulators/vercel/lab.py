@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from atlas import CLUSTERS, cluster_uri
 from heroku.httpcore import Faults, RequestLog
 
 from . import TEAM_ID, TEAM_SLUG, USER_ID, state_dir
@@ -71,6 +72,12 @@ class ProjectSpec:
     deployments: int = 3
 
 
+def fixzit_mongodb_uri() -> str:
+    """fixzit's cluster in the lab: the Atlas lab's fixzit cluster (nx-27017, lab/atlas, 18311), whose
+    port ATLAS_EMU_FIXZIT_PORT moves for a test instance. No credentials: nx-27017 has no auth."""
+    return next(cluster_uri(spec) for spec in CLUSTERS if spec["app"] == "fixzit")
+
+
 def seed_fixture(database_url: str, redis_url: str) -> list[ProjectSpec]:
     """mysetlist (seed 001) and fixzit (seed 004) as their runbooks describe them; no real secrets."""
     everywhere = list(ENV_TARGETS)
@@ -86,6 +93,7 @@ def seed_fixture(database_url: str, redis_url: str) -> list[ProjectSpec]:
     ], deployments=4)
     fixzit = ProjectSpec("fixzit", "fixzit", ["fixzit.com", "www.fixzit.com", "fixzit.vercel.app"], [
         {"key": "REDIS_URL", "value": redis_url, "type": "encrypted", "target": ["production", "preview"]},
+        {"key": "MONGODB_URI", "value": fixzit_mongodb_uri(), "type": "encrypted", "target": ["production"]},
         {"key": "NEXTAUTH_URL", "value": "https://fixzit.com", "type": "plain", "target": ["production"]},
         {"key": "NEXTAUTH_SECRET", "value": "lab-nextauth-secret", "type": "sensitive", "target": ["production"]},
         {"key": "FEATURE_NEW_DASHBOARD", "value": "enabled", "type": "plain", "target": everywhere},

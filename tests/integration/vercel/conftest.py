@@ -37,7 +37,7 @@ class Lab:
     def reset(self) -> None:
         answer = requests.post(f"{API}/__lab/reset", timeout=120)
         assert answer.status_code == 200, answer.text
-        requests.delete(f"{API}/__lab/faults", timeout=10)
+        self.clear_faults()
 
     def knobs(self, **knobs: t.Any) -> None:
         answer = requests.post(f"{API}/__lab/knobs", json=knobs, timeout=10)
@@ -54,12 +54,27 @@ class Lab:
     def last_seq(self) -> int:
         return int(requests.get(f"{API}/__lab/health", timeout=10).json()["last_request_seq"])
 
+    def requests_since(self, seq: int) -> list[dict[str, t.Any]]:
+        log = requests.get(f"{API}/__lab/requests", params={"since": seq}, timeout=30).json()
+        return [r for r in (log["requests"] if isinstance(log, dict) else log) if r["seq"] > seq]
+
     def writes_since(self, seq: int) -> list[str]:
         """Requests with a side effect (``METHOD path``) logged after ``seq`` that succeeded."""
-        log = requests.get(f"{API}/__lab/requests", params={"since": seq}, timeout=30).json()
-        entries = log["requests"] if isinstance(log, dict) else log
-        return [f"{r['method']} {r['path']}" for r in entries
-                if r["seq"] > seq and r["method"] in WRITES and r["status"] < 400]
+        return [f"{r['method']} {r['path']}" for r in self.requests_since(seq)
+                if r["method"] in WRITES and r["status"] < 400]
+
+    def faults_met(self, seq: int) -> dict[str, int]:
+        """How many 429 and 5xx answers the requests logged after ``seq`` met (and, if the run
+        succeeded, got past)."""
+        logged = self.requests_since(seq)
+        return {"429": sum(r["status"] == 429 for r in logged), "5xx": sum(r["status"] >= 500 for r in logged)}
+
+    def faults(self, **faults: t.Any) -> None:
+        answer = requests.post(f"{API}/__lab/faults", json=faults, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{API}/__lab/faults", timeout=10)
 
     def get(self, domain: str, path: str) -> requests.Response:
         return requests.get(f"{DOMAINS}/{domain}{path}", timeout=10)
@@ -140,12 +155,14 @@ class Run:
         return self.published_each[-1]
 
 
-def run_playbooks(playbooks: list[str], limit: str, extra: dict[str, t.Any] | None = None) -> Run:
+def run_playbooks(playbooks: list[str], limit: str, extra: dict[str, t.Any] | None = None,
+                  env: dict[str, str] | None = None) -> Run:
     """ansible-playbook playbooks/<each> -l <limit> -e <extra as JSON> against the lab inventory, with the
-    json callback (the outcome CI reads)."""
-    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-                       ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                       ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", VERCEL_API_URL=API, VERCEL_DOMAINS_URL=DOMAINS)
+    json callback (the outcome CI reads); ``env`` adds to or overrides the environment."""
+    environment = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+                   "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                   "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "VERCEL_API_URL": API, "VERCEL_DOMAINS_URL": DOMAINS,
+                   **(env or {})}
     environment.pop("VERCEL_TOKEN", None)  # the lab inventory reads it from lab/cli.env
     command = [str(Path(sys.executable).parent / "ansible-playbook"),
                "-i", str(REPO / "inventories" / "lab" / "hosts.yml"),
