@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 # The same flaky-API driver as the Heroku procedures': the Vercel emulator has the same fault knobs.
-from ansible_collections.appops.runbooks.tests.integration.heroku.test_faults import FlakyApi
+from ansible_collections.appops.runbooks.tests.integration.faults import FlakyApi
 from ansible_collections.appops.runbooks.tests.integration.vercel.conftest import Lab, builds, run_playbooks
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import pytest
 
 # The Heroku procedures' flaky API (the same fault knobs) and outage (a TCP relay that can drop
 # every connection), reused.
-from ansible_collections.appops.runbooks.tests.integration.heroku.test_faults import FlakyApi, Relay
+from ansible_collections.appops.runbooks.tests.integration.faults import FlakyApi, Relay
 from ansible_collections.appops.runbooks.tests.integration.vercel.conftest import (
     API, Lab, builds, run_playbooks, state_dsn)
 
