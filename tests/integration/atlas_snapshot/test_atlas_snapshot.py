@@ -157,9 +157,8 @@ def upgrade_for_point_in_time() -> None:
     wait_idle()
 
 
-def wait_idle() -> None:
-    for _ in range(40):
-        if atlas_api("GET", f"clusters/{CLUSTER}").json()["stateName"] == "IDLE":
-            return
+def wait_idle(timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while atlas_api("GET", f"clusters/{CLUSTER}").json()["stateName"] != "IDLE":
+        assert time.monotonic() < deadline, f"{CLUSTER} did not become IDLE in {timeout} s"
         time.sleep(0.25)
-    raise AssertionError(f"{CLUSTER} did not become IDLE")
