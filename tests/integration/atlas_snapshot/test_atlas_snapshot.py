@@ -8,6 +8,7 @@ MONGODB_URI): run under the lab lock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import typing as t
@@ -52,16 +53,15 @@ def restore_jobs() -> list[dict[str, t.Any]]:
     return [job for job in admin("GET", "state")["restore"] if job.get("_cluster", CLUSTER) == CLUSTER]
 
 
-def heroku_seq() -> int:
-    return int(requests.get(f"{HEROKU_API}/__lab/health", timeout=10).json()["last_request_seq"])
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def maintenance_switches(since: int) -> list[bool]:
-    """The maintenance values micmap-api was set to after ``since``, in order."""
-    records = requests.get(f"{HEROKU_API}/__lab/requests", params={"since": since}, timeout=30).json()["requests"]
-    return [json.loads(r["body"])["maintenance"] for r in records
-            if r["method"] == "PATCH" and r["path"] == f"/apps/{APP}" and r["status"] < 400
-            and "maintenance" in (r.get("body") or "")]
+def maintenance_switches(since: str) -> list[bool]:
+    """What micmap-api's maintenance was switched to after ``since``, in order, from the app's log in
+    the Heroku emulator (each change logs "Enable/Disable maintenance mode")."""
+    lines = requests.get(f"{HEROKU_API}/__lab/apps/{APP}/logs", params={"n": 2000}, timeout=30).text.splitlines()
+    return ["Enable maintenance" in line for line in lines if "maintenance mode" in line and line[:26] >= since[:26]]
 
 
 def test_backup_takes_an_on_demand_snapshot(micmap_app: str, state_dir: Path) -> None:
@@ -85,7 +85,7 @@ def test_restore_from_the_snapshot_brings_the_documents_back(micmap_app: str, st
     with MongoClient(micmap_app) as client:
         client.micmap.mics.delete_many({})
         client.micmap.venues.insert_one({"_id": "venue-99", "name": "Venue 99", "borough": "Queens"})
-    before_snapshots, seq = {s["id"] for s in snapshots()}, heroku_seq()
+    before_snapshots, since = {s["id"] for s in snapshots()}, now_iso()
 
     run = playbook("restore.yml", state_dir, {"confirm": APP, "backup_id": SEEN["snapshot"]})
     assert run.rc == 0, run.raw[-4000:]
@@ -96,7 +96,7 @@ def test_restore_from_the_snapshot_brings_the_documents_back(micmap_app: str, st
     # The safety backup is a snapshot of the damaged cluster, taken before the restore job.
     (safety,) = [s for s in snapshots() if s["id"] not in before_snapshots]
     assert safety["description"].startswith("appops safety backup") and safety["status"] == "completed"
-    assert maintenance_switches(seq) == [True, False]
+    assert maintenance_switches(since) == [True, False]
     assert micmap_app not in run.raw
     SEEN["safety"] = safety["id"]
 
@@ -105,13 +105,13 @@ def test_rerun_after_the_restore_changes_nothing(micmap_app: str, state_dir: Pat
     # The runbook's plain command: "latest" is the backup's snapshot, not the newer safety snapshot,
     # and the cluster was restored from it already: no maintenance, no snapshot, no second restore job.
     assert SEEN.get("safety"), "needs the restore of the test before"
-    before_snapshots, seq = {s["id"] for s in snapshots()}, heroku_seq()
+    before_snapshots, since = {s["id"] for s in snapshots()}, now_iso()
     run = playbook("restore.yml", state_dir, {"confirm": APP})
     assert run.rc == 0, run.raw[-4000:]
     assert f"already holds backup {SEEN['snapshot']} in every store; nothing restored" in run.output
     assert len(restore_jobs()) == 1, "a re-run started a second restore job"
     assert {s["id"] for s in snapshots()} == before_snapshots, "a re-run took a snapshot"
-    assert maintenance_switches(seq) == []
+    assert maintenance_switches(since) == []
     assert documents(micmap_app, "mics") == SEEN["mics"]
 
 
