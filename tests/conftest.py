@@ -45,6 +45,9 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # The atlas store: clusters of its own (18340-18342), and micmap-api's app in the emulator on
     # 18100 (its MONGODB_URI, maintenance, health), so with the Heroku procedures' tests.
     ("integration/atlas_store/", "heroku-lab-emulator"),
+    # The atlas store's snapshot method: an Atlas emulator instance of its own (18350-18352, state
+    # under .lab/tests-atlas-snapshot) and micmap-api's app in the emulator on 18100.
+    ("integration/atlas_snapshot/", "heroku-lab-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).

@@ -16,7 +16,9 @@ description:
   - The declaration format is documented in the common role's README.md.
   - Keys of the returned dict are C(roles) (role name to its declaration), C(platforms),
     C(store_kinds), C(cache_kinds), C(platform_backup_kinds) (stores whose backups the platform
-    keeps), C(backup_id_patterns) (store kind to the pattern its backup ids follow),
+    keeps by default), C(backup_id_patterns) (store kind to the pattern its backup ids follow),
+    C(store_methods) (store kind to its backup methods, each C({backups, backup_id_pattern})),
+    C(default_methods) (store kind to the method a store without C(method) uses),
     C(entry_points) (role name to its entry point names), C(results) (result fact name to its
     documented shape, from the common role) and C(planned) (platforms and store kinds that are
     planned but not built).
@@ -62,11 +64,32 @@ def read_declaration(role_dir: pathlib.Path) -> dict[str, Any]:
     declaration = document.get("appops_role")
     if not isinstance(declaration, dict) or declaration.get("kind") not in ROLE_KINDS:
         raise AnsibleLookupError(f"{path}: appops_role.kind must be one of {', '.join(ROLE_KINDS)}")
-    if declaration["kind"] == "store" and declaration.get("backups") not in BACKUP_KEEPERS:
-        raise AnsibleLookupError(f"{path}: a store declares backups: collection or platform")
+    if declaration["kind"] == "store":
+        check_store_methods(path, declaration)
     if declaration["kind"] == "platform" and declaration.get("failed_rollback") not in FAILED_ROLLBACK:
         raise AnsibleLookupError(f"{path}: a platform declares failed_rollback: {' or '.join(FAILED_ROLLBACK)}")
     return declaration
+
+
+def check_store_methods(path: pathlib.Path, declaration: dict[str, Any]) -> None:
+    """A store's default method (its top-level backups and backup_id_pattern) and each other method
+    it declares under methods say who keeps the backups and what their ids look like."""
+    methods = declaration.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise AnsibleLookupError(f"{path}: methods maps a method name to its backups and backup_id_pattern")
+    for name, method in [("(default)", declaration), *methods.items()]:
+        if not isinstance(method, dict) or method.get("backups") not in BACKUP_KEEPERS:
+            raise AnsibleLookupError(f"{path}: method {name} of a store declares backups: collection or platform")
+        if not method.get("backup_id_pattern"):
+            raise AnsibleLookupError(f"{path}: method {name} of a store declares its backup_id_pattern")
+
+
+def methods_of(declaration: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The store's methods by name, the default one (named by default_method) first."""
+    keys = ("backups", "backup_id_pattern")
+    default = {key: declaration[key] for key in keys}
+    others = {name: {key: method[key] for key in keys} for name, method in (declaration.get("methods") or {}).items()}
+    return {declaration.get("default_method", "default"): default, **others}
 
 
 def read_declarations(roles_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
@@ -92,6 +115,8 @@ def summarize(declarations: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "cache_kinds": names_of(declarations, "cache"),
         "platform_backup_kinds": [name for name, d in stores.items() if d["backups"] == "platform"],
         "backup_id_patterns": {name: d["backup_id_pattern"] for name, d in stores.items()},
+        "store_methods": {name: methods_of(d) for name, d in stores.items()},
+        "default_methods": {name: d.get("default_method", "default") for name, d in stores.items()},
         "entry_points": {name: sorted(d.get("entry_points") or {}) for name, d in declarations.items()},
         "results": common.get("results") or {},
         "planned": common.get("planned") or {},

@@ -128,6 +128,12 @@ def test_the_lookup_derives_what_the_roles_declare(summary: dict[str, Any]) -> N
     assert summary["store_kinds"] == ["atlas", "compose_postgres", "heroku_postgres", "sqlite", "supabase"]
     assert summary["cache_kinds"] == ["redis"]
     assert summary["platform_backup_kinds"] == ["heroku_postgres"]
+    # A store's method picks who keeps its backups: atlas's default (logical) the catalog, snapshot Atlas.
+    assert summary["default_methods"]["atlas"] == "logical"
+    assert summary["store_methods"]["atlas"]["logical"]["backups"] == "collection"
+    assert summary["store_methods"]["atlas"]["snapshot"] == {"backups": "platform", "backup_id_pattern": "[0-9a-f]{24}"}
+    assert summary["store_methods"]["heroku_postgres"] == {
+        "default": {"backups": "platform", "backup_id_pattern": summary["backup_id_patterns"]["heroku_postgres"]}}
     assert "maintenance_fleet" in summary["entry_points"]["heroku"]
     assert "maintenance_fleet" not in summary["entry_points"]["compose"]
     assert not set(summary["planned"]["platforms"]) & set(summary["platforms"])
@@ -188,4 +194,16 @@ def test_a_declaration_without_a_kind_is_refused(tmp_path: pathlib.Path, role_co
     (tmp_path / "meta").mkdir()
     (tmp_path / "meta" / "appops.yml").write_text("appops_role: {entry_points: {}}\n", encoding="utf-8")
     with pytest.raises(Exception, match="appops_role.kind"):
+        role_contracts.read_declaration(tmp_path)
+
+
+def test_a_store_method_without_its_keeper_or_pattern_is_refused(tmp_path: pathlib.Path, role_contracts: Any) -> None:
+    (tmp_path / "meta").mkdir()
+    declaration = tmp_path / "meta" / "appops.yml"
+    base = "appops_role: {kind: store, backups: collection, backup_id_pattern: 'x', entry_points: {}, "
+    declaration.write_text(base + "methods: {snapshot: {backups: elsewhere, backup_id_pattern: 'y'}}}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="method snapshot of a store declares backups"):
+        role_contracts.read_declaration(tmp_path)
+    declaration.write_text(base + "methods: {snapshot: {backups: platform}}}\n", encoding="utf-8")
+    with pytest.raises(Exception, match="method snapshot of a store declares its backup_id_pattern"):
         role_contracts.read_declaration(tmp_path)

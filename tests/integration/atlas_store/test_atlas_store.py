@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The atlas store's logical way through the procedure playbooks, for micmap-api (Heroku app,
+"""The atlas store's logical way (method: logical) through the procedure playbooks, for micmap-api (Heroku app,
 its MONGODB_URI config var aimed at the tests' own cluster): backup, a one-collection restore that
 leaves the other collection's newer documents, and a re-run that finds nothing to restore.
 Drives the lab's Heroku emulator (maintenance, health, config vars): run under the lab lock."""
@@ -30,8 +30,13 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("micmap-api-state")
 
 
+# micmap-api's store in the lab inventory takes Atlas snapshots; these runs take the logical way
+# (method: logical), which any atlas store can name.
+LOGICAL_STORE = {"name": "main", "kind": "atlas", "method": "logical", "database": "micmap", "config_var": "MONGODB_URI"}
+
+
 def playbook(name: str, state_dir: Path, extra: dict[str, t.Any] | None = None) -> Run:
-    return run_playbook(name, APP, {"app_state_dir": str(state_dir), **(extra or {})})
+    return run_playbook(name, APP, {"app_state_dir": str(state_dir), "app_data_stores": [LOGICAL_STORE], **(extra or {})})
 
 
 def documents(uri: str, collection: str) -> list[dict[str, t.Any]]:
