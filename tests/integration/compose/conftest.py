@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -192,6 +193,17 @@ def module_backup(lab_up):
     run = run_playbook("backup")
     assert run.rc == 0, run.output[-4000:]
     return newest_backup_id(run.output)
+
+
+def switch_maintenance_on(by: str = "maintenance") -> None:
+    """Maintenance on as the maintenance playbook leaves it (its file, whole or not at all), without
+    a playbook run: tests whose subject is what a procedure does when it finds maintenance on."""
+    temporary = MAINTENANCE.with_name(f"{MAINTENANCE.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps({"enabled": True, "message": "Down for maintenance, back soon.",
+                                     "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": by}),
+                         encoding="utf-8")
+    temporary.chmod(0o644)
+    temporary.replace(MAINTENANCE)
 
 
 @pytest.fixture
