@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -185,13 +186,34 @@ def fresh_backup(lab_up):
     return backup_id, described
 
 
+@pytest.fixture(scope="session")
+def shared_backups() -> dict[str, str]:
+    """Backups the session's test modules share, by name."""
+    return {}
+
+
 @pytest.fixture(scope="module")
-def module_backup(lab_up):
-    """A backup taken for one test module. The session's fresh_backup is gone once the modules
-    before have made more backups than retention keeps (7)."""
-    run = run_playbook("backup")
-    assert run.rc == 0, run.output[-4000:]
-    return newest_backup_id(run.output)
+def module_backup(lab_up, shared_backups):
+    """A complete backup for a test module: the one an earlier module used while retention keeps
+    it, else a new one. (The session's fresh_backup is gone once the modules before have made
+    more backups than retention keeps, 7.)"""
+    backup_id = shared_backups.get("module")
+    if backup_id is None or not (BACKUPS / backup_id / "manifest.json").is_file():
+        run = run_playbook("backup")
+        assert run.rc == 0, run.output[-4000:]
+        backup_id = shared_backups["module"] = newest_backup_id(run.output)
+    return backup_id
+
+
+def switch_maintenance_on(by: str = "maintenance") -> None:
+    """Maintenance on as the maintenance playbook leaves it (its file, whole or not at all), without
+    a playbook run: tests whose subject is what a procedure does when it finds maintenance on."""
+    temporary = MAINTENANCE.with_name(f"{MAINTENANCE.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps({"enabled": True, "message": "Down for maintenance, back soon.",
+                                     "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "by": by}),
+                         encoding="utf-8")
+    temporary.chmod(0o644)
+    temporary.replace(MAINTENANCE)
 
 
 @pytest.fixture

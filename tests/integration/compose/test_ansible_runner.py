@@ -58,8 +58,16 @@ def test_maintenance_as_a_job_template(tmp_path, maintenance_off):
     assert not MAINTENANCE.exists() and http_get("/")[0] == 200
 
 
-def test_restore_as_a_check_job_reports_the_plan_and_a_run_job_needs_confirm(tmp_path, module_backup):
-    backup_id = module_backup
+@pytest.fixture(scope="module")
+def backup_job(lab_up, tmp_path_factory) -> ansible_runner.Runner:
+    """A backup run as a job, shared by the module's tests: its artifacts and the backup it made."""
+    job = run_job(tmp_path_factory.mktemp("backup-job"), "playbooks/backup.yml", {})
+    assert job.status == "successful", job.stdout.read()[-3000:]
+    return job
+
+
+def test_restore_as_a_check_job_reports_the_plan_and_a_run_job_needs_confirm(tmp_path, backup_job):
+    backup_id = job_artifacts(backup_job)["appops"][APP]["backup_id"]
     marker = plant_canary()  # not in the backup: a restore would remove it
 
     checked = run_job(tmp_path, "playbooks/restore.yml", {"backup_id": backup_id}, check=True)
@@ -84,10 +92,8 @@ def job_artifacts(runner: ansible_runner.Runner) -> dict[str, t.Any]:
     return stats_events[0]["event_data"]["artifact_data"]
 
 
-def test_backup_and_restore_jobs_carry_their_outcome_as_artifacts(tmp_path, maintenance_off):
-    backup = run_job(tmp_path, "playbooks/backup.yml", {})
-    assert backup.status == "successful", backup.stdout.read()[-3000:]
-    taken = job_artifacts(backup)["appops"][APP]
+def test_backup_and_restore_jobs_carry_their_outcome_as_artifacts(tmp_path, backup_job, maintenance_off):
+    taken = job_artifacts(backup_job)["appops"][APP]
     assert (taken["app"], taken["procedure"], taken["changed"], taken["failed"]) == (APP, "backup", True, False)
     assert (ROOT_BACKUPS / taken["backup_id"] / "manifest.json").exists() and taken["stores"]
 

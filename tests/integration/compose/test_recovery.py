@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.compose.conftest import (
     APP, MAINTENANCE, ROOT, STATE, canary_present, env_value, http_get, manifest, pg_count, pg_execute,
-    plant_canary, run_playbook)
+    plant_canary, run_playbook, switch_maintenance_on)
 from ansible_collections.appops.runbooks.tests.integration.killing import kill_when, start_playbook
 
 pytestmark = pytest.mark.integration
@@ -39,13 +39,19 @@ def token_of_lock_left() -> str:
     return json.loads((STATE / "lock.json").read_text(encoding="utf-8"))["token"]
 
 
-@pytest.fixture
-def backup_with_canaries(lab_up):
-    """A backup holding a canary row, and a canary written after it (a restore removes that one)."""
+@pytest.fixture(scope="module")
+def backup_with_a_canary(lab_up) -> tuple[str, str]:
+    """A backup holding a canary row, shared by the module's tests (each restores it)."""
     kept = plant_canary()
     run = run_playbook("backup")
     assert run.rc == 0, run.output[-4000:]
-    backup_id = re.findall(r"manual backup (\d{8}T\d{6}Z(?:-\d+)?)", run.output)[-1]
+    return re.findall(r"manual backup (\d{8}T\d{6}Z(?:-\d+)?)", run.output)[-1], kept
+
+
+@pytest.fixture
+def backup_with_canaries(backup_with_a_canary):
+    """The module's backup with its canary, and a canary written after it (a restore removes that one)."""
+    backup_id, kept = backup_with_a_canary
     later = plant_canary()
     # Rows the backup holds go missing: the stores need the restore.
     pg_execute("DELETE FROM coffee_logs WHERE id IN (SELECT id FROM coffee_logs WHERE notes IS DISTINCT FROM "
@@ -136,7 +142,7 @@ def test_a_takeover_waits_for_the_killed_run_s_database_session(backup_with_cana
     token = uuid.uuid4().hex
     dead_restore_record(token, backup_id, "20000101T000000Z")
     MAINTENANCE.parent.mkdir(exist_ok=True)
-    assert run_playbook("maintenance", "-e", "state=on").rc == 0  # as the killed run left it
+    switch_maintenance_on(by="restore")  # as the killed run left it
     name = f"appops-restore-{token}"
 
     # Still restoring after the wait: the re-run refuses naming the session, restores nothing.
