@@ -91,6 +91,15 @@ def stop_cluster(server: subprocess.Popen[bytes], keep: bool) -> None:
         shutil.rmtree(WORK, ignore_errors=True)
 
 
+def cluster_log_tail(lines: int = 40) -> str:
+    text = ""
+    for name in ("server.log", "nx.log"):
+        path = WORK / name
+        if path.exists():
+            text += f"--- {name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) + "\n"
+    return text
+
+
 def uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/{DATABASE}"
 
@@ -234,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"{method}: counts after the restore differ from the dump")
                 timings[method].append(round(took, 3))
                 say(f"round {number}: {method} {took:.2f} s")
+    except Exception:  # pylint: disable=broad-except  # re-raised after the log is shown
+        # The cluster's own account of a failure (a server that died or closed the connection)
+        # goes before the folder holding it is removed.
+        say(f"failed; the cluster's server exit status {server.poll()}, its log:\n{cluster_log_tail()}")
+        raise
     finally:
         stop_cluster(server, args.keep)
     figures: dict[str, t.Any] = {f"{method}_s": round(statistics.median(values), 3) for method, values in timings.items()}

@@ -114,7 +114,9 @@ def test_on_demand_snapshot_and_attach(lab: Lab, playbooks: t.Any) -> None:
     assert applied["snapshot"]["id"] == snaps[0]["id"] == run.results[5]["latest"]["id"]
 
     # Another on-demand snapshot runs (Atlas refuses a second): the module waits for it and returns it.
-    admin("POST", "knobs", {"snapshot_progress_seconds": 4})
+    # Long enough to still run when the module reads it, even after ansible-playbook's start on a
+    # loaded machine; the module then waits for it.
+    admin("POST", "knobs", {"snapshot_progress_seconds": 20})
     other = api("POST", "clusters/micmap-cluster/backup/snapshots", {"description": "someone else", "retentionInDays": 1})
     assert other.status_code == 200, other.text
     lab.remember()
