@@ -10,9 +10,9 @@ name: fleet_outcomes
 short_description: The published outcome of every app of a fleet maintenance run
 version_added: 0.1.0
 description:
-  - Builds the C(appops) outcome (README.md, "Results: what a run reports") of each app of a fleet
-    maintenance run from the result of the platform's C(maintenance_fleet) primitive, in one step for
-    the whole fleet.
+  - Builds the C(appops) outcome (the shape README.md gives under "Results - what a run reports") of each app
+    of a fleet maintenance run from the result of the platform's C(maintenance_fleet) primitive, in one step
+    for the whole fleet.
   - An app counts as changed when the fleet result names it in C(changed_apps).
 options:
   _input:
