@@ -55,3 +55,18 @@ requirements:
 notes:
   - The tools read O(uri) from a private config file, without its database (see the description).
 """
+
+    # mongodb_index_info and mongodb_collection_info: read-only, in the mongodb action group.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    support: full
+    membership: [appops.runbooks.mongodb]
+"""

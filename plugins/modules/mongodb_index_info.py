@@ -22,19 +22,9 @@ options:
 extends_documentation_fragment:
   - appops.runbooks.mongodb
   - appops.runbooks.mongodb.connection
+  - appops.runbooks.mongodb.INFO_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership: [appops.runbooks.mongodb]
 seealso:
   - module: appops.runbooks.mongodb_index
 author:
