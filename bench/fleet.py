@@ -9,6 +9,7 @@ what a shell loop over ``heroku maintenance:on -a <app>`` does, without the CLI'
 with a latency injected into every API request by the emulator's admin API.
 
 Usage: .venv/bin/python bench/fleet.py [--apps 200] [--latency-ms 50] [--concurrency 40] [--rounds 3]
+       .venv/bin/python bench/fleet.py --platform atlas [--clusters 200] ...  (bench/fleet_atlas.py)
 The last line of output is one JSON object with the figures.
 """
 
@@ -35,6 +36,9 @@ WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
 # The emulator's own import root (lab-up.sh runs it as `python -m heroku` from there).
 sys.path.insert(0, str(REPO / "lab" / "emulators"))
 from heroku.client import healthy, lab_token  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+import fleet_atlas  # noqa: E402  the Atlas part (--platform atlas)
 
 
 def ensure_emulator() -> None:
@@ -153,7 +157,11 @@ def main() -> int:
     parser.add_argument("--playbook", default=str(REPO / "playbooks" / "maintenance.yml"))
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of playbook and loop (medians)")
     parser.add_argument("--keep", action="store_true", help="leave the fleet apps in the emulator")
+    parser.add_argument("--platform", choices=["heroku", "atlas"], default="heroku")
+    fleet_atlas.add_arguments(parser)
     args = parser.parse_args()
+    if args.platform == "atlas":
+        return fleet_atlas.main(args)
 
     ensure_emulator()
     names = fleet_names(args.apps)

@@ -48,6 +48,10 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # The atlas store's snapshot method: an Atlas emulator instance of its own (18350-18352, state
     # under .lab/tests-atlas-snapshot) and micmap-api's app in the emulator on 18100.
     ("integration/atlas_snapshot/", "heroku-lab-emulator"),
+    # The Atlas fleet: an Atlas emulator instance of its own (API only, empty clusters), the fleet
+    # test's on 18395, the bench's on 18393.
+    ("integration/atlas_fleet/", "atlas-fleet-emulator"),
+    ("integration/bench/test_fleet_atlas_bench_smoke.py", "atlas-fleet-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).

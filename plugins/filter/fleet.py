@@ -7,13 +7,15 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 name: fleet_outcomes
-short_description: The published outcome of every app of a fleet maintenance run
+short_description: The published outcome of every app of a fleet run
 version_added: 0.1.0
 description:
   - Builds the C(appops) outcome (the shape README.md gives under "Results - what a run reports") of each app
-    of a fleet maintenance run from the result of the platform's C(maintenance_fleet) primitive, in one step
-    for the whole fleet.
-  - An app counts as changed when the fleet result names it in C(changed_apps).
+    of a fleet run from the result of the fleet primitive (a platform's C(maintenance_fleet), a store's
+    C(backup_fleet)), in one step for the whole fleet.
+  - An app counts as changed when the fleet result names it in C(changed_apps). A backup fleet result names
+    each app's backup in C(backup_ids) and its stores in C(stores) (both by app); the app's C(details) come from
+    C(details) (by app), else they are the fleet's C(state).
 options:
   _input:
     description: The app names to publish.
@@ -25,6 +27,10 @@ options:
       the run failed before the fleet task answered.
     type: dict
     default: {}
+  procedure:
+    description: The procedure the outcomes are of.
+    type: str
+    default: maintenance
   failed:
     description: Whether the run failed.
     type: bool
@@ -62,6 +68,7 @@ import typing as t
 def fleet_outcomes(
     apps: t.Iterable[str],
     fleet: t.Mapping[str, t.Any] | None = None,
+    procedure: str = "maintenance",
     failed: bool = False,
     failed_step: str = "",
     message: str = "",
@@ -69,12 +76,15 @@ def fleet_outcomes(
     fleet = fleet or {}
     changed = set(fleet.get("changed_apps") or [])
     state = fleet.get("state", "")
+    backup_ids = fleet.get("backup_ids") or {}
+    stores = fleet.get("stores") or {}
+    details = fleet.get("details") or {}
     return {
         app: {
-            "app": app, "procedure": "maintenance", "changed": app in changed,
-            "backup_id": "", "stores": [], "safety_backup": "",
+            "app": app, "procedure": procedure, "changed": app in changed,
+            "backup_id": backup_ids.get(app) or "", "stores": list(stores.get(app) or []), "safety_backup": "",
             "rto_seconds": None, "rpo_seconds": None, "rto_met": None, "rpo_met": None,
-            "health": "", "release": {}, "details": {"state": state},
+            "health": "", "release": {}, "details": details.get(app, {"state": state}),
             "failed": bool(failed), "failed_step": failed_step if failed else "",
             "message": message.strip() if failed else "",
         }

@@ -139,7 +139,8 @@ class Lab:
                    "compute": {"enabled": False, "scaleDownEnabled": False},
                    "diskAutoScaling": tier not in TENANT_TIERS, "stateName": "IDLE", "paused": False,
                    "pitEnabled": bool(spec.get("pitEnabled")), "backupEnabled": True, "mongoDBVersion": "7.0.0",
-                   "_port": cluster_port(spec), "_app": spec.get("app"), "_database": spec.get("database"),
+                   "_port": cluster_port(spec) if spec.get("port") else None,
+                   "_app": spec.get("app"), "_database": spec.get("database"),
                    "_idleAt": None}
         schedule = {"policies": [{"id": new_id(), "policyItems": default_policy_items(tier)}],
                     "referenceHourOfDay": 2, "referenceMinuteOfHour": 0, "restoreWindowDays": 2,
@@ -148,6 +149,26 @@ class Lab:
         schedule["_next"] = upcoming[0] if upcoming else None
         cluster["_schedule"] = schedule
         return self.store.put("cluster", f"{group_id}:{spec['name']}", cluster, parent=group_id)
+
+    def add_empty_clusters(self, names: list[str], tier: str = "M10") -> list[dict[str, Any]]:
+        """Clusters with no MongoDB server behind them (``_port`` null), for fleet runs of many clusters.
+
+        Their API is every other cluster's; what differs is the data: a snapshot of one captures an
+        empty data set (no collections, 0 bytes), and the point-in-time journal skips it. A lab of a
+        few hundred real servers would not fit a small machine; the snapshot jobs' life (queued,
+        inProgress, completed, one on-demand at a time) does not depend on the data.
+        """
+        if tier not in TIERS:
+            raise ApiError(400, "INVALID_ENUM_VALUE", f"An invalid enumeration value {tier} was specified.",
+                           parameters=[tier, "instanceSize"])
+        now = time.time()
+        with self.lock:
+            added = [self.add_cluster(GROUP_ID, {"name": name, "instanceSize": tier, "port": None}, now)
+                     for name in names if self.store.get("cluster", f"{GROUP_ID}:{name}") is None]
+            group = self.group(GROUP_ID)
+            group["clusterCount"] = len(self.store.list("cluster", parent=GROUP_ID))
+            self.store.put("group", GROUP_ID, group)
+        return added
 
     def reset(self) -> None:
         """Back to the seed: state, snapshots, journal and every cluster's documents."""
@@ -255,8 +276,11 @@ class Lab:
             folder = self.state / "snapshots" / snapshot_id
             failed = False
             try:
-                with self.data_lock(cluster["_port"]):
-                    counts = data.dump_cluster(cluster["_port"], folder)
+                if cluster["_port"] is None:  # an empty cluster (add_empty_clusters): nothing to capture
+                    counts = {}
+                else:
+                    with self.data_lock(cluster["_port"]):
+                        counts = data.dump_cluster(cluster["_port"], folder)
             except Exception:  # noqa: BLE001 - an unreachable cluster makes a failed snapshot, as on Atlas
                 traceback.print_exc()
                 counts, failed = {}, True
@@ -449,6 +473,8 @@ class Lab:
     def sample_journal(self) -> None:
         """One pass of the point-in-time journal over every cluster (pitEnabled is checked at restore time)."""
         for cluster in self.store.list("cluster"):
+            if cluster["_port"] is None:
+                continue
             try:
                 with self.data_lock(cluster["_port"]):
                     self.journal.sample(cluster["name"], cluster["_port"])

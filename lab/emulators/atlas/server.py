@@ -176,6 +176,7 @@ class LabApi:
         add("GET", "/__lab/knobs", self.get_knobs, public=True)
         add("POST", "/__lab/knobs", self.set_knobs, public=True)
         add("GET", "/__lab/state", self.state, public=True)
+        add("POST", "/__lab/clusters", self.add_clusters, public=True)
         add("POST", "/__lab/clusters/{clusterName}/scheduled-snapshot", self.scheduled_snapshot, public=True)
         add("POST", "/__lab/journal/sample", self.sample_journal, public=True)
         add("GET", "/__lab/downloads/{jobId}/{fileName}", self.download, public=True)
@@ -224,6 +225,13 @@ class LabApi:
         """Internal state, bookkeeping included (ports, capture times, document counts)."""
         store = self.lab.store
         return Response(200, {kind: store.list(kind) for kind in ("group", "cluster", "snapshot", "restore", "access")})
+
+    def add_clusters(self, request: Request) -> Response:
+        """Empty clusters (no MongoDB server; their snapshots capture nothing): ``{"names": [...], "instanceSize"}``."""
+        body = request.json() or {}
+        names = [str(name) for name in body.get("names") or []]
+        added = self.lab.add_empty_clusters(names, str(body.get("instanceSize") or "M10"))
+        return Response(200, {"added": [cluster["name"] for cluster in added]})
 
     def scheduled_snapshot(self, request: Request) -> Response:
         group_id = request.arg("groupId", GROUP_ID) or GROUP_ID
