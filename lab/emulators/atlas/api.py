@@ -94,7 +94,8 @@ class AtlasApi:
     def render_cluster(self, cluster: dict[str, Any], version: str) -> dict[str, Any]:
         tenant = cluster["instanceSize"] in TENANT_TIERS
         compute = cluster["compute"]
-        uri = f"mongodb://{HOST}:{cluster['_port']}"
+        # An empty cluster (no server behind it) gets a host that resolves nowhere.
+        uri = f"mongodb://{HOST}:{cluster['_port']}" if cluster["_port"] else f"mongodb://{cluster['name']}.lab.invalid"
         common = {"id": cluster["id"], "name": cluster["name"], "groupId": cluster["groupId"],
                   "createDate": cluster["createDate"], "clusterType": "REPLICASET", "stateName": cluster["stateName"],
                   "paused": cluster["paused"], "pitEnabled": cluster["pitEnabled"], "backupEnabled": False,

@@ -1,0 +1,42 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.appops.runbooks.plugins.filter.fleet import fleet_outcomes
+from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
+    changed_members,
+    converge_all,
+    failed_members,
+    failure_message,
+    members,
+    workers_for,
+)
+from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiError
+
+
+def test_a_failed_member_keeps_its_error_and_the_others_their_outcome():
+    def converge(name: str) -> dict:
+        if name == "b":
+            raise ApiError("boom", status=500)
+        return {"changed": name == "c"}
+
+    outcomes = converge_all(members(["a", "b", "c", "a"]), converge, workers_for(16, 3),
+                            lambda name, error: f"{name}: {error}")
+    assert list(outcomes) == ["a", "b", "c"]
+    assert changed_members(outcomes) == ["c"] and failed_members(outcomes) == ["b"]
+    assert outcomes["b"]["error"] == "b: returned HTTP 500: boom" and outcomes["b"]["api_error"]["status"] == 500
+    assert failure_message("clusters", outcomes) == "1 of 3 clusters failed (b); first error: b: returned HTTP 500: boom"
+
+
+def test_workers_never_exceed_the_members_nor_fall_below_one():
+    assert workers_for(40, 12) == 12 and workers_for(8, 200) == 8 and workers_for(16, 0) == 1
+
+
+def test_backup_fleet_outcomes_name_each_apps_backup():
+    fleet = {"apps": ["a", "b"], "changed_apps": ["a"], "backup_ids": {"a": "1" * 24, "b": "2" * 24},
+             "stores": {"a": ["db"], "b": ["db"]}, "details": {"b": {"fresh": True}}}
+    outcomes = fleet_outcomes(fleet["apps"], fleet, procedure="backup")
+    assert outcomes["a"]["procedure"] == "backup" and outcomes["a"]["changed"] is True
+    assert outcomes["a"]["backup_id"] == "1" * 24 and outcomes["b"]["stores"] == ["db"]
+    assert outcomes["b"]["changed"] is False and outcomes["b"]["details"] == {"fresh": True}
+    # A maintenance fleet result has none of these: its outcomes are as before.
+    assert fleet_outcomes(["a"], {"state": "on", "changed_apps": ["a"]})["a"]["details"] == {"state": "on"}
