@@ -127,6 +127,20 @@ def test_on_demand_snapshot_moves_queued_in_progress_completed_and_a_second_is_r
     assert [s["id"] for s in listed["results"]] == [third.json()["id"], first["id"]]
 
 
+def test_an_empty_cluster_is_a_cluster_whose_snapshots_capture_nothing(atlas_lab: Atlas) -> None:
+    """Fleet runs' clusters (POST /__lab/clusters): no MongoDB server; the API is any cluster's."""
+    assert admin("POST", "clusters", {"names": ["empty-1"]}).json() == {"added": ["empty-1"]}
+    assert admin("POST", "clusters", {"names": ["empty-1"]}).json() == {"added": []}, "adding again adds nothing"
+    empty = f"{GROUP_PATH}/clusters/empty-1"
+    described = atlas_lab.get(empty, V2024)
+    validate_response(CLUSTER, "GET", described)
+    assert described.json()["stateName"] == "IDLE"
+    taken = take_snapshot(atlas_lab, cluster=empty)
+    assert atlas_lab.call("POST", f"{empty}/backup/snapshots", body={"retentionInDays": 1}).status_code == 400
+    assert wait_snapshot(atlas_lab, taken["id"], cluster=empty)[-1] == "completed"
+    assert atlas_lab.get(f"{empty}/backup/snapshots/{taken['id']}").json()["storageSizeBytes"] == 0
+
+
 def test_snapshot_holds_the_documents_and_an_automated_restore_brings_them_back(atlas_lab: Atlas) -> None:
     db = mongo(FIXZIT_PORT).fixzit
     closed = db.workOrders.count_documents({"status": "closed"})

@@ -65,7 +65,7 @@ def snapshot_posts(records: list[dict[str, t.Any]]) -> list[str]:
 
 def test_check_mode_takes_nothing(instance: fleet_atlas.Instance, inventory: Path) -> None:
     seq = instance.last_seq()
-    _, fleet = fleet_atlas.run_backup_playbook(inventory, check=True)
+    fleet = fleet_atlas.run_backup_playbook(inventory, check=True)[1]
     assert sorted(fleet["changed_clusters"]) == NAMES
     assert fleet_atlas.writes(instance.requests_since(seq)) == 0 and instance.on_demand_snapshots() == []
 
@@ -74,7 +74,7 @@ def test_fleet_backup_snapshots_every_cluster_and_attaches_to_a_running_one(
         instance: fleet_atlas.Instance, inventory: Path) -> None:
     running = start_snapshot(instance, BUSY)
     seq = instance.last_seq()
-    _, fleet = fleet_atlas.run_backup_playbook(inventory)
+    fleet = fleet_atlas.run_backup_playbook(inventory)[1]
     posts = snapshot_posts(instance.requests_since(seq))
     # One snapshot asked for per cluster but the busy one, whose running snapshot was waited for.
     assert sorted(posts) == sorted(set(NAMES) - {BUSY})
@@ -96,7 +96,7 @@ def test_fleet_backup_snapshots_every_cluster_and_attaches_to_a_running_one(
 def test_re_run_writes_nothing(instance: fleet_atlas.Instance, inventory: Path) -> None:
     before = instance.on_demand_snapshots()
     seq = instance.last_seq()
-    _, fleet = fleet_atlas.run_backup_playbook(inventory)
+    fleet = fleet_atlas.run_backup_playbook(inventory)[1]
     assert fleet_atlas.writes(instance.requests_since(seq)) == 0
     assert fleet["changed_clusters"] == [] and fleet["writes"] == 0
     assert not any(outcome["changed"] for outcome in fleet["published"].values())
