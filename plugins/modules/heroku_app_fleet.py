@@ -92,42 +92,26 @@ elapsed:
   type: float
 """
 
-import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import HerokuClient, client_from_params
+from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
+    CONCURRENCY_OPTION,
+    FleetRun,
+    guarded,
+    handle_all,
+    pooled_client_factory,
+    unique,
+    workers_for,
+)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import client_from_params
 from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import (
     MAINTENANCE_RETRY_MAX_WAIT,
     HerokuModule,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._http import HAS_REQUESTS, ApiError
-from ansible_collections.appops.runbooks.plugins.module_utils._module import retry_policy
-
-if HAS_REQUESTS:
-    import requests
-    from requests.adapters import HTTPAdapter
 
 
 class FleetModule(HerokuModule):
     subject_label = "Heroku apps"
-
-
-def pooled_client(params: t.Mapping[str, t.Any]) -> HerokuClient:
-    """One client and one session whose pool has a connection per worker thread.
-
-    The default pool keeps 10 connections; more threads than that would open and drop
-    connections on every request, which costs a TCP handshake each time.
-    """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=workers_for(params))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return client_from_params(params, retry=retry_policy(params), session=session)
-
-
-def workers_for(params: t.Mapping[str, t.Any]) -> int:
-    return max(1, min(params["concurrency"], len(set(params["apps"])) or 1))
 
 
 def listed_maintenance(fleet: FleetModule) -> dict[str, bool]:
@@ -141,44 +125,30 @@ def listed_maintenance(fleet: FleetModule) -> dict[str, bool]:
 
 
 def converge_app(fleet: FleetModule, app: str, wanted: bool | None, listed: t.Mapping[str, bool]) -> dict[str, t.Any]:
-    """Change one app's maintenance only when it differs from what was read; never raises."""
-    try:
-        before = listed[app] if app in listed else bool(fleet.client.app(app).get("maintenance"))
-        if wanted is None or before == wanted:
-            return {"changed": False, "before": before, "maintenance": before}
-        after = fleet.write(f"setting maintenance of {app}",
-                            lambda: fleet.client.update_app(app, {"maintenance": wanted}) or {}, predicted={})
-        return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
-    except ApiError as error:
-        return {"changed": False, "error": f"Heroku app {app!r}: setting maintenance failed: {error}",
-                "api_error": error.to_dict()}
+    """Change one app's maintenance only when it differs from what was read."""
+    before = listed[app] if app in listed else bool(fleet.client.app(app).get("maintenance"))
+    if wanted is None or before == wanted:
+        return {"changed": False, "before": before, "maintenance": before}
+    after = fleet.write(f"setting maintenance of {app}",
+                        lambda: fleet.client.update_app(app, {"maintenance": wanted}) or {}, predicted={})
+    return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
 
 
 def run(fleet: FleetModule) -> None:
-    apps = list(dict.fromkeys(fleet.params["apps"]))  # keep order, drop duplicates
+    apps = unique(fleet.params["apps"])
     wanted = fleet.params["maintenance"]
-    started = time.monotonic()
+    progress = FleetRun("Heroku apps", lambda: fleet.client.history)
     listed = listed_maintenance(fleet)
-    with ThreadPoolExecutor(max_workers=workers_for(fleet.params)) as pool:
-        outcomes = list(pool.map(lambda app: converge_app(fleet, app, wanted, listed), apps))
-
-    results = dict(zip(apps, outcomes))
-    changed_apps = [app for app, outcome in results.items() if outcome["changed"]]
-    failed_apps = [app for app, outcome in results.items() if "error" in outcome]
-    result: dict[str, t.Any] = dict(
-        apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
-        requests=sum(record.attempts for record in fleet.client.history),
-        elapsed=round(time.monotonic() - started, 3),
-    )
-    if failed_apps:
-        first = results[failed_apps[0]]["error"]
-        fleet.fail(f"{len(failed_apps)} of {len(apps)} Heroku apps failed ({', '.join(failed_apps[:10])}"
-                   f"{', ...' if len(failed_apps) > 10 else ''}); first error: {first}",
-                   changed=bool(changed_apps), **result)
+    action = guarded("Heroku app", lambda app: converge_app(fleet, app, wanted, listed))
+    result = progress.result(handle_all(apps, action, workers_for(fleet.params["concurrency"], apps)), "apps")
+    failure = progress.failure(result, "apps")
+    if failure:
+        fleet.fail(failure, changed=bool(result["changed_apps"]), **result)
+    changed_apps = result["changed_apps"]
     fleet.exit(
         bool(changed_apps),
-        before={app: {"maintenance": results[app]["before"]} for app in changed_apps},
-        after={app: {"maintenance": results[app]["maintenance"]} for app in changed_apps},
+        before={app: {"maintenance": result["apps"][app]["before"]} for app in changed_apps},
+        after={app: {"maintenance": result["apps"][app]["maintenance"]} for app in changed_apps},
         **result,
     )
 
@@ -187,9 +157,9 @@ def main() -> None:
     FleetModule(dict(
         apps=dict(type="list", elements="str", required=True),
         maintenance=dict(type="bool"),
-        concurrency=dict(type="int", default=16),
+        concurrency=dict(CONCURRENCY_OPTION),
         retry_max_wait=dict(type="float", default=MAINTENANCE_RETRY_MAX_WAIT),
-    ), client_factory=pooled_client).run(run)
+    ), client_factory=pooled_client_factory(client_from_params, "apps")).run(run)
 
 
 if __name__ == "__main__":
