@@ -9,6 +9,7 @@ what a shell loop over ``heroku maintenance:on -a <app>`` does, without the CLI'
 with a latency injected into every API request by the emulator's admin API.
 
 Usage: .venv/bin/python bench/fleet.py [--apps 200] [--latency-ms 50] [--concurrency 40] [--rounds 3]
+       .venv/bin/python bench/fleet.py --platform vercel [--help]   (bench/fleet_vercel.py)
 The last line of output is one JSON object with the figures.
 """
 
@@ -145,7 +146,24 @@ def sequential_loop(names: list[str], wanted: bool) -> None:
                 http.patch(f"{ADMIN}/apps/{name}", json={"maintenance": wanted}, timeout=30).raise_for_status()
 
 
+def other_platform(argv: list[str]) -> int | None:
+    """``--platform NAME`` (not heroku) runs bench/fleet_NAME.py with the other arguments."""
+    if "--platform" not in argv:
+        return None
+    at = argv.index("--platform")
+    platform, rest = argv[at + 1], argv[:at] + argv[at + 2:]
+    if platform == "heroku":
+        sys.argv[1:] = rest
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    module = __import__(f"fleet_{platform}")
+    return module.main(rest)
+
+
 def main() -> int:
+    chosen = other_platform(sys.argv[1:])
+    if chosen is not None:
+        return chosen
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--latency-ms", type=int, default=50)

@@ -243,6 +243,10 @@ def apply_plan(fleet: FleetModule, project: str, plan: Plan) -> None:
         fleet.write(f"deleting an env var of {project}", lambda: client.delete_env(project, env_id), None)
 
 
+class FleetError(ApiError):
+    """A project that cannot be brought to the wanted state (no production deployment, a failed build)."""
+
+
 def redeploys_of(client: VercelClient, project: t.Mapping[str, t.Any], source: Source) -> list[dict[str, t.Any]]:
     """The project's newest production deployments that redeploy ``source``'s deployment."""
     listed = client.deployments(project["id"], limit=RECENT_DEPLOYMENTS)
@@ -257,7 +261,7 @@ def redeploy(fleet: FleetModule, project: dict[str, t.Any]) -> tuple[dict[str, t
     client, p = fleet.client, fleet.params
     current = production_id(project)
     if not current:
-        raise FleetError(f"Vercel project {project['name']!r}: there is no production deployment to redeploy")
+        raise FleetError("there is no production deployment to redeploy")
     source = Source(redeploy_of={"id": current})
     recent = redeploys_of(client, project, source)
     known = {deployment_id(d) for d in recent}
@@ -277,7 +281,7 @@ def redeploy(fleet: FleetModule, project: dict[str, t.Any]) -> tuple[dict[str, t
     built = wait_until_final(client, ident, timeout=p["wait_timeout"], interval=p["poll_interval"])
     if ready_state(built) != "READY":
         reason = built.get("errorMessage") or built.get("errorCode") or "no reason given"
-        raise FleetError(f"Vercel project {project['name']!r}: deployment {ident} ended {ready_state(built)}: {reason}")
+        raise FleetError(f"deployment {ident} ended {ready_state(built)}: {reason}")
     make_production(fleet, project, ident)
     return built, not started.started_here
 
@@ -290,15 +294,11 @@ def make_production(fleet: FleetModule, project: dict[str, t.Any], ident: str) -
         return
     job = seen.get("lastAliasRequest") or {}
     if not (job.get("toDeploymentId") == ident and job.get("jobStatus") in ("pending", "in-progress")):
-        client.promote(project["id"], ident)
+        fleet.write(f"promoting {ident}", lambda: client.promote(project["id"], ident), None)
     seen = wait_for_alias_job(client, project["id"], timeout=p["wait_timeout"], interval=p["poll_interval"])
     if production_id(seen) != ident:
-        raise FleetError(f"Vercel project {project['name']!r}: the promote to {ident} left production at"
+        raise FleetError(f"the promote to {ident} left production at"
                          f" {production_id(seen)}")
-
-
-class FleetError(ApiError):
-    """A project that cannot be brought to the wanted state (no production deployment, a failed build)."""
 
 
 def converge_project(fleet: FleetModule, name: str) -> dict[str, t.Any]:
@@ -316,11 +316,15 @@ def converge_project(fleet: FleetModule, name: str) -> dict[str, t.Any]:
     stale = built_before_change(project, records, wanted)
     if plan.empty and not stale:
         return outcome
-    apply_plan(fleet, project["id"], plan)
+    # From the first write on, a failure keeps the outcome: a caller needs ``previous`` to put values back.
     outcome["changed"] = True
-    if p["redeploy"]:
-        deployment, attached = redeploy(fleet, project)
-        outcome.update(redeployed=deployment_id(deployment) if deployment else None, attached=attached)
+    try:
+        apply_plan(fleet, project["id"], plan)
+        if p["redeploy"]:
+            deployment, attached = redeploy(fleet, project)
+            outcome.update(redeployed=deployment_id(deployment) if deployment else None, attached=attached)
+    except ApiError as error:
+        outcome.update(error=f"Vercel project {name!r}: {error}", api_error=error.to_dict())
     return outcome
 
 

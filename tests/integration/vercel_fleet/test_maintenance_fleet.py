@@ -125,3 +125,22 @@ def test_fleet_on_noop_off_puts_values_back_with_one_redeploy_each(fleet: Path):
         assert len(made) == 2 and project["productionDeploymentId"] == made[1]["id"]
         assert "MAINTENANCE_MODE" not in made[1]["env"]
     assert state("fleet-v-03")["env"]["MAINTENANCE_MESSAGE@production"] == OWN_MESSAGE["fleet-v-03"]
+
+
+def test_failed_builds_keep_what_on_replaced_so_off_puts_it_back(fleet: Path):
+    before = {name: state(name)["env"] for name in FLEET}
+    production = {name: state(name)["productionDeploymentId"] for name in FLEET}
+    requests.post(f"{API}/__lab/knobs", json={"next_builds": ["fail"] * len(FLEET)}, timeout=5).raise_for_status()
+    on = maintenance(fleet, state="on", message="Back at 10:00 UTC")
+    assert on.returncode != 0
+    assert f"{len(FLEET)} of {len(FLEET)} Vercel projects failed" in on.stdout, on.stdout[-3000:]
+    for name in FLEET:
+        project = state(name)
+        # The values were written, the build failed, production stayed where it was.
+        assert project["env"]["MAINTENANCE_MODE@production"] == "true"
+        assert [d["readyState"] for d in builds(project)] == ["ERROR"]
+        assert project["productionDeploymentId"] == production[name]
+
+    off = maintenance(fleet, state="off")
+    assert off.returncode == 0, off.stdout[-3000:] + off.stderr[-2000:]
+    assert {name: state(name)["env"] for name in FLEET} == before
