@@ -188,16 +188,6 @@ class Lab:
             self._seed_project(spec, now_ms() - 30 * DAY_MS)
             return self.project(spec.name)
 
-    def remove_project(self, ident: str) -> None:
-        """The project and everything of it: env vars, deployments, aliases."""
-        with self.lock:
-            project = self.project(ident)
-            for kind, docs in (("env", self.docs["env"]), ("deployment", self.docs["deployment"]),
-                               ("alias", self.docs["alias"])):
-                for doc in [d for d in docs.values() if d.get("projectId") == project["id"]]:
-                    self.store.delete(kind, doc["id"])
-            self.store.delete("project", project["id"])
-
     def _seed_project(self, spec: ProjectSpec, created: int) -> None:
         project = {"id": stable_id("prj", spec.name), "name": spec.name, "app": spec.app, "accountId": TEAM_ID,
                    "createdAt": created, "updatedAt": created, "domains": spec.domains,

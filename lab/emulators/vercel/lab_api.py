@@ -21,7 +21,7 @@ class LabApi:
                 ("GET", "/__lab/health", self.health), ("POST", "/__lab/reset", self.reset),
                 ("GET", "/__lab/routes", self.routes), ("GET", "/__lab/projects", self.projects),
                 ("GET", "/__lab/projects/{project}", self.project_state),
-                ("POST", "/__lab/projects", self.add_project), ("DELETE", "/__lab/projects/{project}", self.remove_project),
+                ("POST", "/__lab/projects", self.add_project),
                 ("GET", "/__lab/requests", self.requests), ("GET", "/__lab/knobs", self.get_knobs),
                 ("POST", "/__lab/knobs", self.set_knobs), ("GET", "/__lab/faults", self.get_faults),
                 ("POST", "/__lab/faults", self.set_faults), ("DELETE", "/__lab/faults", self.clear_faults),
@@ -57,10 +57,6 @@ class LabApi:
         spec = ProjectSpec(name, str(body.get("app") or name), list(body.get("domains") or [f"{name}.vercel.app"]),
                            [dict(e) for e in body.get("env") or []], max(1, int(body.get("deployments", 1))))
         return Response(201, self._state(self.lab.add_project(spec)))
-
-    def remove_project(self, request: Request) -> Response:
-        self.lab.remove_project(request.params["project"])
-        return Response(204, None)
 
     def _state(self, project: dict[str, Any]) -> dict[str, Any]:
         """Everything, sensitive values included: the tests' view of the truth."""
