@@ -62,11 +62,11 @@ def fleet(vercel_api: str, tmp_path: Path) -> Path:
     return inventory
 
 
-def maintenance(inventory: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+def maintenance(inventory: Path, *options: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-               str(REPO / "playbooks" / "maintenance.yml"), "-e", json.dumps(extra)]
+               str(REPO / "playbooks" / "maintenance.yml"), "-e", json.dumps(extra), *options]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -92,11 +92,16 @@ def writes_since(seq: int) -> list[str]:
 
 def test_fleet_on_noop_off_puts_values_back_with_one_redeploy_each(fleet: Path):
     before = {name: state(name)["env"] for name in FLEET}
+    seq = last_seq()
+    checked = maintenance(fleet, "--check", state="on", message="Back at 10:00 UTC")
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+    assert "maintenance on: 11 of 11 projects changed, 0 redeployed" in " ".join(checked.stdout.split())
+    assert writes_since(seq) == [] and all(builds(state(name)) == [] for name in FLEET)
+
     on = maintenance(fleet, state="on", message="Back at 10:00 UTC")
     assert on.returncode == 0, on.stdout[-3000:] + on.stderr[-2000:]
     # The fleet path: one task for the play, its summary naming every project.
-    assert "maintenance on: 11 of\n11 projects changed, 11\nredeployed" in on.stdout.replace("\\n", "\n") or \
-        "maintenance on: 11 of 11 projects changed, 11 redeployed" in on.stdout, on.stdout[-3000:]
+    assert "maintenance on: 11 of 11 projects changed, 11 redeployed" in " ".join(on.stdout.split()), on.stdout[-3000:]
     outcomes = published(on.stdout)
     assert sorted(outcomes) == FLEET and all(o["changed"] for o in outcomes.values())
     for name in FLEET:
