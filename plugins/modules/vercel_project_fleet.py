@@ -95,7 +95,9 @@ attributes:
   check_mode:
     details: Reports which projects would change and be redeployed; nothing is written or built.
   diff_mode:
-    details: Per changed project, the C(KEY@target) entries that change; values are never shown.
+    details: >-
+      Per changed project, its C(KEY@target) entries of the keys of O(env) and O(project_env), with masked values and
+      their type; changed, added and removed entries are marked. Values are never shown.
 seealso:
   - module: appops.runbooks.vercel_env
   - module: appops.runbooks.vercel_deployment
@@ -188,8 +190,10 @@ from ansible_collections.appops.runbooks.plugins.module_utils._vercel.env import
     Plan,
     Wanted,
     env_value,
+    env_view,
     make_plan,
     managed_records,
+    planned_view,
     record_targets,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._vercel.module import VercelModule
@@ -222,6 +226,14 @@ def previous_values(records: list[dict[str, t.Any]], keys: list[str], target: st
         unreadable = record is not None and record.get("type") in UNREADABLE_TYPES
         previous[key] = None if record is None or unreadable else record.get("value")
     return previous
+
+
+def env_diff(records: list[dict[str, t.Any]], plan: Plan, wanted: list[Wanted],
+             targets: list[str]) -> dict[str, dict[str, str]]:
+    """The wanted keys before and after, as vercel_env shows them: masked values and types, changes marked."""
+    keys = {item.key for item in wanted}
+    before = env_view([r for r in records if r.get("key") in keys], targets)
+    return {"before": before, "after": planned_view(before, plan, wanted, DEFAULT_TYPE)}
 
 
 def built_before_change(project: t.Mapping[str, t.Any], records: list[dict[str, t.Any]],
@@ -310,7 +322,7 @@ def converge_project(fleet: FleetModule, name: str) -> dict[str, t.Any]:
     plan = make_plan(wanted, records, purge_targets=None, default_type=DEFAULT_TYPE, force_update=False)
     outcome: dict[str, t.Any] = {"changed": False, "changed_keys": sorted(plan.changed_keys | plan.removed_keys),
                                  "redeployed": None, "attached": False,
-                                 "diff": {k: v for k, v in plan.notes.items() if v != "unchanged"}}
+                                 "diff": env_diff(records, plan, wanted, p["targets"])}
     if p["remember"]:
         outcome["previous"] = previous_values(records, p["remember"], p["targets"][0])
     stale = built_before_change(project, records, wanted)
@@ -343,8 +355,8 @@ def run(fleet: FleetModule) -> None:
     changed = result["changed_projects"]
     fleet.exit(
         bool(changed),
-        before={name: sorted(diffs[name]) for name in changed},
-        after={name: diffs[name] for name in changed},
+        before={name: diffs[name]["before"] for name in changed},
+        after={name: diffs[name]["after"] for name in changed},
         **result,
     )
 
