@@ -18,7 +18,8 @@ description:
     records that differ are edited, created or deleted.
   - Env vars reach the domains only through a new deployment, and every redeploy is a build counted against
     the plan's daily quota, so a project is redeployed once, and only when its env vars changed or were
-    changed after its production deployment was built (a run that stopped between the two). A redeploy of
+    changed after its production deployment was built (a run that stopped between the two; a key such a run
+    removed leaves no record to tell by, so only a change still to make redeploys then). A redeploy of
     the production deployment already building is attached to, not started again. The new deployment is
     waited for until READY and, when Vercel did not give it the production domains by itself (after an
     instant rollback), promoted.
@@ -317,7 +318,8 @@ def converge_project(fleet: FleetModule, name: str) -> dict[str, t.Any]:
     """Read one project's env vars, write what differs, redeploy once when the domains would not serve it."""
     client, p = fleet.client, fleet.params
     project = client.project(name)
-    records = client.envs(project["id"], decrypt=bool(p["remember"]))
+    # Encrypted values come back readable only decrypted: compared otherwise, they would differ every run.
+    records = client.envs(project["id"], decrypt=True)
     wanted = wanted_for(fleet, name)
     plan = make_plan(wanted, records, purge_targets=None, default_type=DEFAULT_TYPE, force_update=False)
     outcome: dict[str, t.Any] = {"changed": False, "changed_keys": sorted(plan.changed_keys | plan.removed_keys),
