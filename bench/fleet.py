@@ -10,6 +10,7 @@ with a latency injected into every API request by the emulator's admin API.
 
 Usage: .venv/bin/python bench/fleet.py [--apps 200] [--latency-ms 50] [--concurrency 40] [--rounds 3]
        .venv/bin/python bench/fleet.py --platform atlas [--clusters 200] ...  (bench/fleet_atlas.py)
+       .venv/bin/python bench/fleet.py --platform vercel [--help]   (bench/fleet_vercel.py)
 The last line of output is one JSON object with the figures.
 """
 
@@ -149,7 +150,24 @@ def sequential_loop(names: list[str], wanted: bool) -> None:
                 http.patch(f"{ADMIN}/apps/{name}", json={"maintenance": wanted}, timeout=30).raise_for_status()
 
 
+def other_platform(argv: list[str]) -> int | None:
+    """``--platform vercel`` runs bench/fleet_vercel.py with the other arguments (it parses its own);
+    heroku and atlas share the parser below."""
+    if "--platform" not in argv:
+        return None
+    at = argv.index("--platform")
+    platform, rest = argv[at + 1], argv[:at] + argv[at + 2:]
+    if platform in ("heroku", "atlas"):
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    module = __import__(f"fleet_{platform}")
+    return module.main(rest)
+
+
 def main() -> int:
+    chosen = other_platform(sys.argv[1:])
+    if chosen is not None:
+        return chosen
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--latency-ms", type=int, default=50)
@@ -157,7 +175,7 @@ def main() -> int:
     parser.add_argument("--playbook", default=str(REPO / "playbooks" / "maintenance.yml"))
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of playbook and loop (medians)")
     parser.add_argument("--keep", action="store_true", help="leave the fleet apps in the emulator")
-    parser.add_argument("--platform", choices=["heroku", "atlas"], default="heroku")
+    parser.add_argument("--platform", choices=["heroku", "atlas", "vercel"], default="heroku")
     fleet_atlas.add_arguments(parser)
     args = parser.parse_args()
     if args.platform == "atlas":

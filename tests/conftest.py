@@ -42,6 +42,10 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("emulators/test_vercel_", "vercel-test-emulator"),
     # The vercel_* modules' own emulator instance (18230-18233), started and stopped by their session fixture.
     ("integration/vercel_modules/", "vercel-modules-emulator"),
+    # The Vercel fleet test's own instance (18295-18299, state under .lab/tests-vercel-fleet).
+    ("integration/vercel_fleet/", "vercel-fleet-emulator"),
+    # bench/fleet.py --platform vercel starts and stops its own instance (18290-18294).
+    ("integration/bench/test_fleet_vercel_bench_smoke.py", "vercel-bench-emulator"),
     # The atlas store: clusters of its own (18340-18342), and micmap-api's app in the emulator on
     # 18100 (its MONGODB_URI, maintenance, health), so with the Heroku procedures' tests.
     ("integration/atlas_store/", "heroku-lab-emulator"),

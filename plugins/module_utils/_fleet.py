@@ -1,38 +1,42 @@
 # Copyright (c) appops maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What the *_fleet modules share (private): a pooled session, the workers, and one outcome per member.
+"""What every ``*_fleet`` module shares (private): one pooled session, the subjects handled
+concurrently, each with its own outcome, and one result for the whole fleet.
 
-A fleet module handles many members (apps, clusters) in one process, a few at a time on threads over
-one keep-alive session; every member keeps its own outcome, and a failed member does not stop the
-others.
+A per-host task costs a few tenths of a CPU-second in Ansible; one task that handles every
+subject of the play concurrently over one keep-alive session is bound by the API's latency
+instead. A subject that fails does not stop the others: its outcome carries ``error`` and the
+module fails at the end naming the failed subjects.
 """
 
 from __future__ import annotations
 
+import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from ._http import HAS_REQUESTS, ApiError
+from ._http import HAS_REQUESTS, ApiError, RetryPolicy
+from ._module import retry_policy
 
 if HAS_REQUESTS:
     import requests
     from requests.adapters import HTTPAdapter
 
-CONCURRENCY_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "concurrency": {"type": "int", "default": 16},
-}
+#: The twin of every fleet module's ``concurrency`` option.
+CONCURRENCY_OPTION: dict[str, t.Any] = {"type": "int", "default": 16}
 
 Outcome = t.Dict[str, t.Any]
+Client = t.TypeVar("Client")
 
 
-def members(names: t.Iterable[str]) -> list[str]:
-    """The names in their order, each once."""
-    return list(dict.fromkeys(names))
+def unique(subjects: t.Iterable[str]) -> list[str]:
+    """The subjects in the order given, each once."""
+    return list(dict.fromkeys(subjects))
 
 
-def workers_for(concurrency: int, count: int) -> int:
-    return max(1, min(concurrency, count or 1))
+def workers_for(concurrency: int, subjects: t.Sized) -> int:
+    return max(1, min(concurrency, len(subjects) or 1))
 
 
 def pooled_session(workers: int) -> t.Any:
@@ -48,29 +52,62 @@ def pooled_session(workers: int) -> t.Any:
     return session
 
 
-def converge_all(names: list[str], converge: t.Callable[[str], Outcome], workers: int,
-                 describe_error: t.Callable[[str, ApiError], str]) -> dict[str, Outcome]:
-    """``converge`` every member concurrently; an API error becomes that member's ``error`` outcome."""
-    def guarded(name: str) -> Outcome:
+def pooled_client_factory(
+    make_client: t.Callable[..., Client], subjects_option: str,
+) -> t.Callable[[t.Mapping[str, t.Any]], Client]:
+    """The module's client factory: ``make_client(params, retry=..., session=...)`` over one pooled session
+    with a connection per worker thread (workers: ``concurrency``, at most one per subject)."""
+
+    def factory(params: t.Mapping[str, t.Any]) -> Client:
+        session = pooled_session(workers_for(params["concurrency"], set(params[subjects_option])))
+        retry: RetryPolicy = retry_policy(params)
+        return make_client(params, retry=retry, session=session)
+
+    return factory
+
+
+def guarded(label: str, action: t.Callable[[str], Outcome]) -> t.Callable[[str], Outcome]:
+    """``action`` for one subject, with an API error turned into that subject's outcome."""
+
+    def run(subject: str) -> Outcome:
         try:
-            return converge(name)
+            return action(subject)
         except ApiError as error:
-            return {"changed": False, "error": describe_error(name, error), "api_error": error.to_dict()}
+            return {"changed": False, "error": f"{label} {subject!r}: {error}", "api_error": error.to_dict()}
 
+    return run
+
+
+def handle_all(subjects: list[str], action: t.Callable[[str], Outcome], workers: int) -> dict[str, Outcome]:
+    """Every subject's outcome, by subject, ``workers`` at a time."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(names, pool.map(guarded, names)))
+        return dict(zip(subjects, pool.map(action, subjects)))
 
 
-def changed_members(outcomes: t.Mapping[str, Outcome]) -> list[str]:
-    return [name for name, outcome in outcomes.items() if outcome.get("changed")]
+class FleetRun:
+    """The wall time and requests of a fleet run, and its one result."""
 
+    def __init__(self, label: str, history: t.Callable[[], list[t.Any]]) -> None:
+        self.label = label
+        self.history = history
+        self.started = time.monotonic()
 
-def failed_members(outcomes: t.Mapping[str, Outcome]) -> list[str]:
-    return [name for name, outcome in outcomes.items() if "error" in outcome]
+    def result(self, outcomes: dict[str, Outcome], key: str) -> dict[str, t.Any]:
+        """``{key: outcomes, changed_<key>, failed_<key>, requests, elapsed}``."""
+        return {
+            key: outcomes,
+            f"changed_{key}": [name for name, outcome in outcomes.items() if outcome.get("changed")],
+            f"failed_{key}": [name for name, outcome in outcomes.items() if "error" in outcome],
+            "requests": sum(record.attempts for record in self.history()),
+            "elapsed": round(time.monotonic() - self.started, 3),
+        }
 
-
-def failure_message(what: str, outcomes: t.Mapping[str, Outcome]) -> str:
-    """``3 of 200 <what> failed (a, b, c); first error: ...``."""
-    failed = failed_members(outcomes)
-    shown = ", ".join(failed[:10]) + (", ..." if len(failed) > 10 else "")
-    return f"{len(failed)} of {len(outcomes)} {what} failed ({shown}); first error: {outcomes[failed[0]]['error']}"
+    def failure(self, result: dict[str, t.Any], key: str) -> str | None:
+        """The message of a run where some subjects failed, else None."""
+        failed = result[f"failed_{key}"]
+        if not failed:
+            return None
+        first = result[key][failed[0]]["error"]
+        more = ", ..." if len(failed) > 10 else ""
+        return (f"{len(failed)} of {len(result[key])} {self.label} failed ({', '.join(failed[:10])}{more});"
+                f" first error: {first}")

@@ -129,7 +129,6 @@ import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.client import (
     WAIT_ARGUMENT_SPEC,
-    AtlasClient,
     client_from_params,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import (
@@ -139,17 +138,15 @@ from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.module import AtlasModule
 from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
-    CONCURRENCY_ARGUMENT_SPEC,
-    changed_members,
-    converge_all,
-    failed_members,
-    failure_message,
-    members,
-    pooled_session,
+    CONCURRENCY_OPTION,
+    FleetRun,
+    guarded,
+    handle_all,
+    pooled_client_factory,
+    unique,
     workers_for,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiError
-from ansible_collections.appops.runbooks.plugins.module_utils._module import retry_policy
 
 # The fields a cluster's result shows of its snapshot.
 SHOWN = ("id", "status", "description", "createdAt", "expiresAt", "snapshotType")
@@ -159,11 +156,6 @@ ALREADY_RUNNING = (400, 409)
 class SnapshotFleetModule(AtlasModule):
     subject_label = "Atlas clusters"
     subject_option = None
-
-
-def pooled_client(params: t.Mapping[str, t.Any]) -> AtlasClient:
-    session = pooled_session(workers_for(params["concurrency"], len(set(params["clusters"]))))
-    return client_from_params(params, retry=retry_policy(params), session=session)
 
 
 def shown(snapshot: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -241,30 +233,24 @@ class SnapshotFleet:
         return dict(outcome, snapshot=snapshot)
 
 
-def describe_error(cluster: str, error: ApiError) -> str:
-    return f"Atlas cluster {cluster!r}: on-demand snapshot failed: {error}"
-
-
 def run(am: SnapshotFleetModule) -> None:
-    clusters = members(am.params["clusters"])
-    workers = workers_for(am.params["concurrency"], len(clusters))
+    clusters = unique(am.params["clusters"])
+    workers = workers_for(am.params["concurrency"], clusters)
     fleet = SnapshotFleet(am)
-    started = time.monotonic()
-    begun = converge_all(clusters, fleet.begin, workers, describe_error)
+    progress = FleetRun("Atlas clusters", lambda: am.client.history)
+    # Every snapshot is asked for before any is waited for, so the waits overlap.
+    begun = handle_all(clusters, guarded("Atlas cluster", fleet.begin), workers)
     pending = [name for name in clusters if "error" not in begun[name]]
-    finished = converge_all(pending, lambda name: fleet.finish(name, begun[name]), workers, describe_error)
-    results = {name: finished.get(name, begun[name]) for name in clusters}
-    changed = changed_members(results)
-    result: dict[str, t.Any] = dict(
-        clusters=results, changed_clusters=changed,
+    finished = handle_all(pending, guarded("Atlas cluster", lambda name: fleet.finish(name, begun[name])), workers)
+    result = progress.result({name: finished.get(name, begun[name]) for name in clusters}, "clusters")
+    results, changed = result["clusters"], result["changed_clusters"]
+    result.update(
         attached_clusters=[name for name, outcome in results.items() if outcome.get("attached")],
-        failed_clusters=failed_members(results),
-        requests=sum(record.attempts for record in am.client.history),
         writes=sum(1 for record in am.client.history if record.method == "POST" and record.status in (200, 201, 202)),
-        elapsed=round(time.monotonic() - started, 3),
     )
-    if result["failed_clusters"]:
-        am.fail(failure_message("Atlas clusters", results), changed=bool(changed), **result)
+    failure = progress.failure(result, "clusters")
+    if failure:
+        am.fail(failure, changed=bool(changed), **result)
     am.exit(
         bool(changed),
         before={name: None for name in changed},
@@ -281,9 +267,9 @@ def main() -> None:
         description=dict(type="str", default="appops fleet backup"),
         retention_days=dict(type="int", default=1),
     )
-    spec.update(CONCURRENCY_ARGUMENT_SPEC)
+    spec.update(concurrency=dict(CONCURRENCY_OPTION))
     spec.update(WAIT_ARGUMENT_SPEC)
-    SnapshotFleetModule(spec, client_factory=pooled_client).run(run)
+    SnapshotFleetModule(spec, client_factory=pooled_client_factory(client_from_params, "clusters")).run(run)
 
 
 if __name__ == "__main__":

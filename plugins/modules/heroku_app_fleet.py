@@ -92,34 +92,26 @@ elapsed:
   type: float
 """
 
-import time
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
-    changed_members,
-    converge_all,
-    failed_members,
-    failure_message,
-    members,
-    pooled_session,
+    CONCURRENCY_OPTION,
+    FleetRun,
+    guarded,
+    handle_all,
+    pooled_client_factory,
+    unique,
     workers_for,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import HerokuClient, client_from_params
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import client_from_params
 from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import (
     MAINTENANCE_RETRY_MAX_WAIT,
     HerokuModule,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._module import retry_policy
 
 
 class FleetModule(HerokuModule):
     subject_label = "Heroku apps"
-
-
-def pooled_client(params: t.Mapping[str, t.Any]) -> HerokuClient:
-    """One client and one session whose pool has a connection per worker thread."""
-    session = pooled_session(workers_for(params["concurrency"], len(set(params["apps"]))))
-    return client_from_params(params, retry=retry_policy(params), session=session)
 
 
 def listed_maintenance(fleet: FleetModule) -> dict[str, bool]:
@@ -143,26 +135,20 @@ def converge_app(fleet: FleetModule, app: str, wanted: bool | None, listed: t.Ma
 
 
 def run(fleet: FleetModule) -> None:
-    apps = members(fleet.params["apps"])
+    apps = unique(fleet.params["apps"])
     wanted = fleet.params["maintenance"]
-    started = time.monotonic()
+    progress = FleetRun("Heroku apps", lambda: fleet.client.history)
     listed = listed_maintenance(fleet)
-    results = converge_all(apps, lambda app: converge_app(fleet, app, wanted, listed),
-                           workers_for(fleet.params["concurrency"], len(apps)),
-                           lambda app, error: f"Heroku app {app!r}: setting maintenance failed: {error}")
-    changed_apps = changed_members(results)
-    failed_apps = failed_members(results)
-    result: dict[str, t.Any] = dict(
-        apps=results, changed_apps=changed_apps, failed_apps=failed_apps,
-        requests=sum(record.attempts for record in fleet.client.history),
-        elapsed=round(time.monotonic() - started, 3),
-    )
-    if failed_apps:
-        fleet.fail(failure_message("Heroku apps", results), changed=bool(changed_apps), **result)
+    action = guarded("Heroku app", lambda app: converge_app(fleet, app, wanted, listed))
+    result = progress.result(handle_all(apps, action, workers_for(fleet.params["concurrency"], apps)), "apps")
+    failure = progress.failure(result, "apps")
+    if failure:
+        fleet.fail(failure, changed=bool(result["changed_apps"]), **result)
+    changed_apps = result["changed_apps"]
     fleet.exit(
         bool(changed_apps),
-        before={app: {"maintenance": results[app]["before"]} for app in changed_apps},
-        after={app: {"maintenance": results[app]["maintenance"]} for app in changed_apps},
+        before={app: {"maintenance": result["apps"][app]["before"]} for app in changed_apps},
+        after={app: {"maintenance": result["apps"][app]["maintenance"]} for app in changed_apps},
         **result,
     )
 
@@ -171,9 +157,9 @@ def main() -> None:
     FleetModule(dict(
         apps=dict(type="list", elements="str", required=True),
         maintenance=dict(type="bool"),
-        concurrency=dict(type="int", default=16),
+        concurrency=dict(CONCURRENCY_OPTION),
         retry_max_wait=dict(type="float", default=MAINTENANCE_RETRY_MAX_WAIT),
-    ), client_factory=pooled_client).run(run)
+    ), client_factory=pooled_client_factory(client_from_params, "apps")).run(run)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,14 @@ class Lab:
             for index, spec in enumerate(seed_fixture(self.database_url, self.redis_url)):
                 self._seed_project(spec, start + index * 3_600_000)
 
+    def add_project(self, spec: ProjectSpec) -> dict[str, Any]:
+        """A project of the lab's own (a bench's or a test's fleet), seeded like the fixture's."""
+        with self.lock:
+            if any(p["name"] == spec.name for p in self.docs["project"].values()):
+                raise VercelError(409, "conflict", f"Project {spec.name} already exists")
+            self._seed_project(spec, now_ms() - 30 * DAY_MS)
+            return self.project(spec.name)
+
     def _seed_project(self, spec: ProjectSpec, created: int) -> None:
         project = {"id": stable_id("prj", spec.name), "name": spec.name, "app": spec.app, "accountId": TEAM_ID,
                    "createdAt": created, "updatedAt": created, "domains": spec.domains,

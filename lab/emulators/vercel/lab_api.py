@@ -7,7 +7,7 @@ from typing import Any
 
 from heroku.httpcore import Faults, Request, Response, Router
 
-from .lab import Lab, VercelError
+from .lab import Lab, ProjectSpec, VercelError
 from .services import reset_databases
 
 
@@ -21,6 +21,7 @@ class LabApi:
                 ("GET", "/__lab/health", self.health), ("POST", "/__lab/reset", self.reset),
                 ("GET", "/__lab/routes", self.routes), ("GET", "/__lab/projects", self.projects),
                 ("GET", "/__lab/projects/{project}", self.project_state),
+                ("POST", "/__lab/projects", self.add_project),
                 ("GET", "/__lab/requests", self.requests), ("GET", "/__lab/knobs", self.get_knobs),
                 ("POST", "/__lab/knobs", self.set_knobs), ("GET", "/__lab/faults", self.get_faults),
                 ("POST", "/__lab/faults", self.set_faults), ("DELETE", "/__lab/faults", self.clear_faults),
@@ -45,6 +46,17 @@ class LabApi:
 
     def project_state(self, request: Request) -> Response:
         return Response(200, self._state(self.lab.project(request.params["project"])))
+
+    def add_project(self, request: Request) -> Response:
+        """``{"name", "domains"?, "env"?: [{key, value, type, target}], "deployments"?}``: a project with
+        READY production deployments (the last one live), as the seed fixture makes them."""
+        body = request.json() or {}
+        name = str(body.get("name") or "")
+        if not name:
+            raise VercelError(400, "bad_request", "name is required")
+        spec = ProjectSpec(name, str(body.get("app") or name), list(body.get("domains") or [f"{name}.vercel.app"]),
+                           [dict(e) for e in body.get("env") or []], max(1, int(body.get("deployments", 1))))
+        return Response(201, self._state(self.lab.add_project(spec)))
 
     def _state(self, project: dict[str, Any]) -> dict[str, Any]:
         """Everything, sensitive values included: the tests' view of the truth."""

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from ansible_collections.appops.runbooks.plugins.filter.fleet import fleet_outcomes
 from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
-    changed_members,
-    converge_all,
-    failed_members,
-    failure_message,
-    members,
+    FleetRun,
+    guarded,
+    handle_all,
+    unique,
     workers_for,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiError
@@ -19,16 +18,19 @@ def test_a_failed_member_keeps_its_error_and_the_others_their_outcome():
             raise ApiError("boom", status=500)
         return {"changed": name == "c"}
 
-    outcomes = converge_all(members(["a", "b", "c", "a"]), converge, workers_for(16, 3),
-                            lambda name, error: f"{name}: {error}")
+    names = unique(["a", "b", "c", "a"])
+    progress = FleetRun("clusters", lambda: [])
+    result = progress.result(handle_all(names, guarded("cluster", converge), workers_for(16, names)), "clusters")
+    outcomes = result["clusters"]
     assert list(outcomes) == ["a", "b", "c"]
-    assert changed_members(outcomes) == ["c"] and failed_members(outcomes) == ["b"]
-    assert outcomes["b"]["error"] == "b: returned HTTP 500: boom" and outcomes["b"]["api_error"]["status"] == 500
-    assert failure_message("clusters", outcomes) == "1 of 3 clusters failed (b); first error: b: returned HTTP 500: boom"
+    assert result["changed_clusters"] == ["c"] and result["failed_clusters"] == ["b"]
+    assert outcomes["b"]["error"] == "cluster 'b': returned HTTP 500: boom" and outcomes["b"]["api_error"]["status"] == 500
+    assert progress.failure(result, "clusters") == (
+        "1 of 3 clusters failed (b); first error: cluster 'b': returned HTTP 500: boom")
 
 
 def test_workers_never_exceed_the_members_nor_fall_below_one():
-    assert workers_for(40, 12) == 12 and workers_for(8, 200) == 8 and workers_for(16, 0) == 1
+    assert workers_for(40, list(range(12))) == 12 and workers_for(8, list(range(200))) == 8 and workers_for(16, []) == 1
 
 
 def test_backup_fleet_outcomes_name_each_apps_backup():
