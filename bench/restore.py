@@ -660,6 +660,7 @@ class SupabaseContext:
     dump: Path
     expected: dict[str, int]
     before: Path | None = None
+    extra_vars: tuple[str, ...] = ()
 
 
 def prepare_supabase(args: argparse.Namespace, url: str, snapshot: SupabaseSnapshot) -> tuple[SupabaseContext, dict[str, t.Any]]:
@@ -674,7 +675,8 @@ def prepare_supabase(args: argparse.Namespace, url: str, snapshot: SupabaseSnaps
     manifest = json.loads((SUPABASE_BACKUPS / new[0] / "manifest.json").read_text(encoding="utf-8"))
     store = next(item for item in manifest["stores"] if item["name"] == "main")
     context = SupabaseContext(url, new[0], SUPABASE_BACKUPS / new[0] / store["files"][0]["name"],
-                              {name: int(rows) for name, rows in store["row_counts"].items()}, args.before)
+                              {name: int(rows) for name, rows in store["row_counts"].items()}, args.before,
+                              tuple(args.extra_var))
     build = {"store": "supabase", "rows": context.expected.get(SUPABASE_BIG_TABLE, 0),
              "rows_all_tables": sum(context.expected.values()), "db_bytes": db_bytes, "backup_id": new[0],
              "backup_bytes": sum(path.stat().st_size for path in (SUPABASE_BACKUPS / new[0]).iterdir()),
@@ -713,7 +715,9 @@ def run_supabase_method(method: str, context: SupabaseContext) -> Timing:
         return Timing(method, time.perf_counter() - started)
     # playbook_before: the same playbook from another checkout (--before), side by side under the same load.
     repo = context.before if method == "playbook_before" else REPO
-    seconds, output = run_playbook("restore", "-e", f"backup_id={context.backup_id}", app=SUPABASE_APP, repo=repo)
+    extra = [argument for variable in context.extra_vars for argument in ("-e", variable)]
+    seconds, output = run_playbook("restore", "-e", f"backup_id={context.backup_id}", *extra, app=SUPABASE_APP,
+                                   repo=repo)
     if f"RESTORED {SUPABASE_APP} from backup {context.backup_id}" not in output:
         raise RuntimeError(f"the playbook did not restore:\n{output[-4000:]}")
     tasks = parse_profile(output)
@@ -788,6 +792,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "adds the method playbook_no_safety")
     parser.add_argument("--wait-idle", type=int, default=0, help="seconds to wait for other runs to end")
     parser.add_argument("--force", action="store_true", help="run even beside other playbook/test runs")
+    parser.add_argument("--extra-var", action="append", default=[], metavar="KEY=VALUE",
+                        help="--store supabase: an extra var of every timed restore playbook run (repeatable), e.g. "
+                             "vercel_health_unhealthy_ms=5000 for the lab app, whose /api/health/db counts every row")
     parser.add_argument("--before", type=Path, default=None,
                         help="--store supabase: another checkout of the collection (with its .venv, .collections "
                              "and lab/cli.env links, e.g. the code before a change); adds the method playbook_before, "
