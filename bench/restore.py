@@ -26,8 +26,11 @@ each time, in interleaved rounds:
   playbook      ansible-playbook playbooks/restore.yml -l mysetlist -e backup_id=<id> (the whole
                 procedure, maintenance and health on the Vercel emulator included), profiled
   pg_restore_j2 pg_restore --clean --if-exists --no-owner --jobs=2 --dbname=<the URL> <same dump>
+  playbook_before  with --before PATH: the restore playbook of another checkout (the code before a
+                change), timed side by side with this one's under the same load
 
 Usage: .venv/bin/python bench/restore.py [--store compose|supabase] [--rows N] [--rounds 1] [--keep] [--quick]
+       [--before PATH]
 The last line of output is one JSON object with the figures.
 """
 
@@ -70,8 +73,9 @@ DEFAULT_METHODS = ("playbook", "pg_restore_j2", "psql")
 SNAPSHOT_LIMIT_BYTES = 256 * 1024 * 1024
 NORMAL_ROWS = 1000
 TARGET_RATIO = 1.3
-SUPABASE_ROWS = 4_000_000
-SUPABASE_METHODS = ("playbook", "pg_restore_j2", "pg_restore_j1")
+# About the compose bench's size (~1.1 GB): below that the procedure's fixed costs are all it measures.
+SUPABASE_ROWS = 9_000_000
+SUPABASE_METHODS = ("playbook", "pg_restore_j2", "pg_restore_j1", "playbook_before")
 LONG = 3600
 # 0 turns each retention rule off (see common_backup_keep_last in roles/common/meta/argument_specs.yml).
 RETENTION_OFF = json.dumps({"common_backup_keep_last": 0, "common_backup_max_age_days": 0,
@@ -81,6 +85,8 @@ OTHERS_SEEN: set[str] = set()
 # Backups this run made (its backup, the playbook's safety backups): the only ones it deletes,
 # so a backup another user takes meanwhile is never touched.
 MADE_BACKUPS: set[str] = set()
+# The 1-minute load average when each timed method started (the machine is shared).
+LOADAVG_SAMPLES: list[float] = []
 SAFETY_BACKUP = re.compile(r"safety[_ ]backup[= ](\d{8}T\d{6}Z(?:-\d+)?)")
 
 
@@ -311,9 +317,9 @@ def build_database(rows: int) -> float:
     return seconds
 
 
-def playbook_env(profile: bool) -> dict[str, str]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_STDOUT_CALLBACK="default")
+def playbook_env(profile: bool, repo: Path = REPO) -> dict[str, str]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=str(repo / ".collections"), ANSIBLE_STDOUT_CALLBACK="default")
     if profile:
         # Chronological order and every task, so the figures can be grouped by procedure step.
         env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
@@ -321,13 +327,13 @@ def playbook_env(profile: bool) -> dict[str, str]:
     return env
 
 
-def run_playbook(name: str, *extra: str, app: str = APP) -> tuple[float, str]:
+def run_playbook(name: str, *extra: str, app: str = APP, repo: Path = REPO) -> tuple[float, str]:
     # Retention off: the bench deletes the backups it made itself at the end, and retention would
     # delete the oldest of the lab's own backups once the bench's runs push them past keep_last.
     command = [str(REPO / ".venv" / "bin" / "ansible-playbook"), f"playbooks/{name}.yml", "-l", app,
                "-e", RETENTION_OFF, *extra]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, env=playbook_env(profile=True), capture_output=True, text=True,
+    done = subprocess.run(command, cwd=repo, env=playbook_env(profile=True, repo=repo), capture_output=True, text=True,
                           timeout=LONG, check=False)
     seconds = time.perf_counter() - started
     output = done.stdout + done.stderr
@@ -653,6 +659,8 @@ class SupabaseContext:
     backup_id: str
     dump: Path
     expected: dict[str, int]
+    before: Path | None = None
+    extra_vars: tuple[str, ...] = ()
 
 
 def prepare_supabase(args: argparse.Namespace, url: str, snapshot: SupabaseSnapshot) -> tuple[SupabaseContext, dict[str, t.Any]]:
@@ -667,7 +675,8 @@ def prepare_supabase(args: argparse.Namespace, url: str, snapshot: SupabaseSnaps
     manifest = json.loads((SUPABASE_BACKUPS / new[0] / "manifest.json").read_text(encoding="utf-8"))
     store = next(item for item in manifest["stores"] if item["name"] == "main")
     context = SupabaseContext(url, new[0], SUPABASE_BACKUPS / new[0] / store["files"][0]["name"],
-                              {name: int(rows) for name, rows in store["row_counts"].items()})
+                              {name: int(rows) for name, rows in store["row_counts"].items()}, args.before,
+                              tuple(args.extra_var))
     build = {"store": "supabase", "rows": context.expected.get(SUPABASE_BIG_TABLE, 0),
              "rows_all_tables": sum(context.expected.values()), "db_bytes": db_bytes, "backup_id": new[0],
              "backup_bytes": sum(path.stat().st_size for path in (SUPABASE_BACKUPS / new[0]).iterdir()),
@@ -697,20 +706,24 @@ def quiesce_supabase(context: SupabaseContext) -> bool:
 
 
 def run_supabase_method(method: str, context: SupabaseContext) -> Timing:
-    if method != "playbook":
+    if not method.startswith("playbook"):
         jobs = int(method[-1])
         started = time.perf_counter()
         # The engine's flags (plugins/module_utils/_postgres/engine.py), so only the wrapping differs.
         tool(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--jobs={jobs}", f"--dbname={context.url}",
               str(context.dump)], f"pg_restore --jobs={jobs}")
         return Timing(method, time.perf_counter() - started)
-    seconds, output = run_playbook("restore", "-e", f"backup_id={context.backup_id}", app=SUPABASE_APP)
+    # playbook_before: the same playbook from another checkout (--before), side by side under the same load.
+    repo = context.before if method == "playbook_before" else REPO
+    extra = [argument for variable in context.extra_vars for argument in ("-e", variable)]
+    seconds, output = run_playbook("restore", "-e", f"backup_id={context.backup_id}", *extra, app=SUPABASE_APP,
+                                   repo=repo)
     if f"RESTORED {SUPABASE_APP} from backup {context.backup_id}" not in output:
         raise RuntimeError(f"the playbook did not restore:\n{output[-4000:]}")
     tasks = parse_profile(output)
     detail = playbook_breakdown(tasks, seconds)
     detail["tasks"] = [[name, round(elapsed, 2)] for name, elapsed in tasks]
-    return Timing("playbook", seconds, detail)
+    return Timing(method, seconds, detail)
 
 
 def check_supabase_restored(method: str, context: SupabaseContext) -> None:
@@ -779,6 +792,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "adds the method playbook_no_safety")
     parser.add_argument("--wait-idle", type=int, default=0, help="seconds to wait for other runs to end")
     parser.add_argument("--force", action="store_true", help="run even beside other playbook/test runs")
+    parser.add_argument("--extra-var", action="append", default=[], metavar="KEY=VALUE",
+                        help="--store supabase: an extra var of every timed restore playbook run (repeatable), e.g. "
+                             "vercel_health_unhealthy_ms=5000 for the lab app, whose /api/health/db counts every row")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="--store supabase: another checkout of the collection (with its .venv, .collections "
+                             "and lab/cli.env links, e.g. the code before a change); adds the method playbook_before, "
+                             "its restore playbook timed side by side with this one's")
     args = parser.parse_args(argv)
     full_rows = SUPABASE_ROWS if args.store == "supabase" else 9_000_000
     args.rows = args.rows or (200_000 if args.quick else full_rows)
@@ -787,10 +807,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         # Over a database URL there is no psql-in-a-container way to compare with: the runbook's
         # own way is the platform's, so the raw tools over the same URL are the baseline.
         if args.methods == list(DEFAULT_METHODS):
-            args.methods = list(SUPABASE_METHODS)
+            args.methods = ["playbook", "pg_restore_j2"] + (["playbook_before"] if args.before else ["pg_restore_j1"])
+        if ("playbook_before" in args.methods) != bool(args.before):
+            parser.error("--before PATH and the method playbook_before go together")
         if set(args.methods) - set(SUPABASE_METHODS) or args.loss != "table" or args.safety_off_var:
             parser.error(f"--store supabase: methods from {SUPABASE_METHODS}, --loss table, no --safety-off-var")
-    unknown = set(args.methods) - set(METHODS)
+    unknown = set(args.methods) - set(METHODS) - ({"playbook_before"} if args.store == "supabase" else set())
     if unknown or not args.methods:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     if args.safety_off_var:
@@ -819,7 +841,8 @@ def interleave(args: argparse.Namespace, start: t.Callable[[str], bool], run: t.
         for method in order:
             dropped_all &= start(method)
             note_competing_runs(method)
-            say(f"round {number}: {method} ...")
+            LOADAVG_SAMPLES.append(round(os.getloadavg()[0], 2))
+            say(f"round {number}: {method} ... (load average {LOADAVG_SAMPLES[-1]})")
             timing = run(method)
             check(method)
             say(f"round {number}: {method} {timing.seconds:.2f} s "
@@ -856,12 +879,17 @@ def summarize(args: argparse.Namespace, timings: dict[str, list[Timing]], build:
     for method, values in per_method.items():
         figures[f"{method}_s"] = median(values)
     figures["runs"] = per_method
-    if "playbook" in timings:
-        playbook_details = [item.detail for item in timings["playbook"]]
+    if LOADAVG_SAMPLES:
+        figures["loadavg_at_each_run"] = {"min": min(LOADAVG_SAMPLES), "median": median(LOADAVG_SAMPLES),
+                                          "max": max(LOADAVG_SAMPLES)}
+    for method in ("playbook", "playbook_before"):
+        if not timings.get(method):
+            continue
+        playbook_details = [item.detail for item in timings[method]]
         breakdown = {key: median([detail[key] for detail in playbook_details])
                      for key, value in playbook_details[0].items() if isinstance(value, (int, float))}
-        figures["playbook_breakdown"] = breakdown
-        figures["playbook_tasks_last_run"] = playbook_details[-1]["tasks"]
+        figures[f"{method}_breakdown"] = breakdown
+        figures[f"{method}_tasks_last_run"] = playbook_details[-1]["tasks"]
     add_ratios(figures)
     return figures
 
@@ -874,6 +902,8 @@ def add_ratios(figures: dict[str, t.Any]) -> None:
         without = figures.get("playbook_breakdown", {}).get("without_safety_backup_s")
         if without:
             figures["ratio_playbook_without_safety_vs_pg_restore"] = round(without / raw, 3)
+    if figures.get("playbook_before_s") and raw:
+        figures["ratio_playbook_before_vs_pg_restore"] = round(figures["playbook_before_s"] / raw, 3)
     if playbook and psql:
         figures["ratio_psql_vs_playbook"] = round(psql / playbook, 3)
         figures["target_playbook_not_slower_than_psql"] = playbook <= psql

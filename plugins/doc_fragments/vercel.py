@@ -64,7 +64,8 @@ options:
     default: 900
   poll_interval:
     description:
-      - Seconds between two status checks while waiting.
+      - Seconds between two status checks while waiting. The first check comes after 0.5 s, each
+        next one twice as late, up to this interval.
     type: float
     default: 3
 """

@@ -16,6 +16,8 @@ description:
     V(degraded) rather than V(unhealthy), for a component the app works without) and C(expect) (keys the JSON
     answer must have with these values, such as C(ready) V(true) for fixzit's C(/api/health/ready); a different
     answer is V(unhealthy)).
+  - Or, with O(checks), the C(answers) of one M(appops.runbooks.app_health) run with C(also_urls), paired in
+    order with the checks they answer.
   - Returns a dict C(status), C(reasons) (each prefixed with the path), C(http_status) and C(body) of the worst
     answer (the first one when all are healthy), and C(checks), the verdict of every path.
 options:
@@ -24,6 +26,10 @@ options:
     type: list
     elements: dict
     required: true
+  checks:
+    description: The checks (dicts with C(path)) the answers of the input belong to, in the same order.
+    type: list
+    elements: dict
 author:
   - appops maintainers (@appops)
 """
@@ -32,6 +38,10 @@ EXAMPLES = r"""
 - name: Judge the app by all its endpoints
   ansible.builtin.set_fact:
     verdict: "{{ answers.results | appops.runbooks.health_checks }}"
+
+- name: Judge the answers of one app_health run with also_urls
+  ansible.builtin.set_fact:
+    verdict: "{{ health.answers | appops.runbooks.health_checks(checks) }}"
 """
 
 RETURN = r"""
@@ -63,7 +73,9 @@ def judge_check(result: dict[str, t.Any]) -> dict[str, t.Any]:
             "http_status": result.get("http_status"), "body": result.get("body")}
 
 
-def health_checks(results: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+def health_checks(results: list[dict[str, t.Any]], checks: list[dict[str, t.Any]] | None = None) -> dict[str, t.Any]:
+    if checks is not None:
+        results = [{**answer, "item": check} for answer, check in zip(results, checks)]
     verdicts = [judge_check(result) for result in results if not result.get("skipped")]
     if not verdicts:
         return {"status": UNHEALTHY, "reasons": ["no health endpoint was asked"], "http_status": None, "body": None,

@@ -725,15 +725,20 @@ def wait_for(
     timeout: float,
     interval: float,
     what: str = "operation",
+    first_interval: float | None = None,
     sleep: t.Callable[[float], None] = _time.sleep,
     clock: t.Callable[[], float] = _time.monotonic,
 ) -> t.Any:
     """Call ``fetch`` until ``done(state)`` is true; return that state.
 
+    With ``first_interval`` the pauses start there and double up to ``interval``: work that is
+    often done within a second or two (a build, an alias job) is seen done about when it is,
+    while a long one is still read only every ``interval`` seconds.
     Raises :class:`WaitTimeout` carrying the last state when ``timeout`` seconds pass.
     API errors from ``fetch`` propagate (the client already retried what it could).
     """
     deadline = clock() + timeout
+    pause = min(interval, first_interval) if first_interval else interval
     while True:
         state = fetch()
         if done(state):
@@ -741,7 +746,8 @@ def wait_for(
         remaining = deadline - clock()
         if remaining <= 0:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}", last_state=state)
-        sleep(min(interval, remaining))
+        sleep(min(pause, remaining))
+        pause = min(interval, pause * 2)
 
 
 # --------------------------------------------------------------------------- starting jobs

@@ -19,6 +19,9 @@ description:
     latency) can only make it worse.
   - All polling happens inside one module run, so a gate that waits for a restarting app costs
     one run, not one per attempt.
+  - With O(also_urls), those URLs are then asked once each in the same run (an app with several health
+    endpoints costs one module run, not one per endpoint); every answer is in RV(answers), for the
+    P(appops.runbooks.health_checks#filter) filter.
   - Fails, with the last answer in the message, when the app is not in O(accept) by the deadline.
 author:
   - appops maintainers (@appops)
@@ -66,6 +69,14 @@ options:
     description: Verify the server's TLS certificate.
     type: bool
     default: true
+  also_urls:
+    description:
+      - More health URLs of the same app, asked once each after O(url) has answered (or the wait ran out).
+      - Only O(url) decides whether the module fails; judge all of them with the
+        P(appops.runbooks.health_checks#filter) filter on RV(answers).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -95,6 +106,14 @@ EXAMPLES = r"""
     timeout: 0
     accept: [healthy, degraded, unhealthy]
   register: health
+
+- name: Poll the first endpoint, ask the others once, judge them together
+  appops.runbooks.app_health:
+    url: https://mysetlist-sonnet.vercel.app/api/health
+    also_urls:
+      - https://mysetlist-sonnet.vercel.app/api/health/db
+  register: health
+  failed_when: false
 """
 
 RETURN = r"""
@@ -127,6 +146,15 @@ elapsed:
   description: Seconds spent polling.
   returned: always
   type: float
+answers:
+  description:
+    - One answer per URL, O(url) first then O(also_urls) in order, each with C(url), C(status), C(reasons),
+      C(http_status) and C(body) as above.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{url: https://mysetlist-sonnet.vercel.app/api/health, status: healthy, reasons: [], http_status: 200,
+            body: {status: ok}}]
 """
 
 import http.client
@@ -181,6 +209,17 @@ def poll(params: dict[str, t.Any]) -> dict[str, t.Any]:
             "elapsed": round(time.monotonic() - started, 2)}
 
 
+def ask_once(params: dict[str, t.Any], url: str) -> dict[str, t.Any]:
+    return poll({**params, "url": url, "timeout": 0})
+
+
+def answers_of(params: dict[str, t.Any], first: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The first URL's answer, then one answer of each of also_urls."""
+    others = [(url, ask_once(params, url)) for url in params["also_urls"]]
+    return [{"url": url, **{key: answer[key] for key in ("status", "reasons", "http_status", "body")}}
+            for url, answer in [(params["url"], first), *others]]
+
+
 def failure_message(params: dict[str, t.Any], result: dict[str, t.Any]) -> str:
     who = params["name"] or params["url"]
     reasons = ", ".join(result["reasons"]) or "not accepted"
@@ -203,12 +242,14 @@ def main() -> None:
             unhealthy_ms=dict(type="float", default=500),
             headers=dict(type="dict", default={}),
             validate_certs=dict(type="bool", default=True),
+            also_urls=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     if module.params["delay"] <= 0 and module.params["timeout"] > 0:
         module.fail_json(msg="delay must be above 0 when timeout is above 0")
     result = poll(module.params)
+    result["answers"] = answers_of(module.params, result)
     if result["status"] not in module.params["accept"]:
         module.fail_json(msg=failure_message(module.params, result), changed=False, **result)
     module.exit_json(changed=False, **result)

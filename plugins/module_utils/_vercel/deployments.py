@@ -13,6 +13,9 @@ from .._http import wait_for
 from .client import VercelClient
 
 FINAL_STATES = ("READY", "ERROR", "CANCELED")
+# The first status check of a wait comes this soon, the next ones twice as late each, up to
+# poll_interval: an alias job or a small build is often done in a second or two.
+FIRST_POLL_S = 0.5
 # Meta keys this collection sets on deployments it creates, so a re-run recognises them.
 FILES_DIGEST_META = "appopsFilesDigest"
 # The keys Vercel sets on a redeploy (the dashboard's and the CLI's).
@@ -97,7 +100,7 @@ def describe(deployment: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def wait_until_final(client: VercelClient, ident: str, *, timeout: float, interval: float) -> dict[str, t.Any]:
     """Poll a deployment until READY, ERROR or CANCELED."""
     return wait_for(lambda: client.deployment(ident), is_final, timeout=timeout, interval=interval,
-                    what=f"deployment {ident} to be READY or ERROR")
+                    first_interval=FIRST_POLL_S, what=f"deployment {ident} to be READY or ERROR")
 
 
 def build_log_excerpt(events: list[dict[str, t.Any]], lines: int) -> list[str]:

@@ -13,7 +13,7 @@ import typing as t
 
 from .._http import wait_for
 from .client import VercelClient
-from .deployments import deployment_id, ready_state, target_of
+from .deployments import FIRST_POLL_S, deployment_id, ready_state, target_of
 
 PREVIOUS = "previous"
 JOB_IN_FLIGHT = ("pending", "in-progress")
@@ -41,7 +41,7 @@ def job_towards(project: t.Mapping[str, t.Any], target_id: str) -> bool:
 def wait_for_alias_job(client: VercelClient, project: str, *, timeout: float, interval: float) -> dict[str, t.Any]:
     """Poll the project until its last alias job is no longer pending; return the project."""
     return wait_for(lambda: client.project(project), lambda p: not job_in_flight(p), timeout=timeout,
-                    interval=interval, what="the alias job (lastAliasRequest) to finish")
+                    interval=interval, first_interval=FIRST_POLL_S, what="the alias job (lastAliasRequest) to finish")
 
 
 def rolled_back_to(project: t.Mapping[str, t.Any], current_id: str | None) -> bool:

@@ -42,3 +42,12 @@ def test_a_component_marked_degrades_only_degrades() -> None:
 def test_no_answer_at_all_is_unhealthy() -> None:
     assert health_checks([])["status"] == "unhealthy"
     assert health_checks([{"item": {"path": "/x"}, "skipped": True}])["status"] == "unhealthy"
+
+
+def test_the_answers_of_one_run_are_paired_with_their_checks() -> None:
+    answers = [{"url": "https://x/api/health", "status": "healthy", "reasons": [], "http_status": 200, "body": {}},
+               {"url": "https://x/api/health/ready", "status": "healthy", "reasons": [], "http_status": 200,
+                "body": {"ready": False}}]
+    verdict = health_checks(answers, [{"path": "/api/health"}, {"path": "/api/health/ready", "expect": {"ready": True}}])
+    assert verdict["status"] == "unhealthy"
+    assert verdict["checks"] == {"/api/health": "healthy", "/api/health/ready": "unhealthy"}

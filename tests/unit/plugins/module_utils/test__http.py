@@ -574,6 +574,15 @@ def test_wait_for_returns_the_first_state_that_is_done():
     assert clock.sleeps == [5, 5]
 
 
+def test_wait_for_from_a_first_interval_doubles_up_to_the_interval():
+    states = iter(["pending"] * 5 + ["succeeded"])
+    clock = FakeClock()
+    result = wait_for(lambda: next(states), lambda s: s != "pending", timeout=60, interval=3,
+                      first_interval=0.5, sleep=clock.sleep, clock=clock)
+    assert result == "succeeded"
+    assert clock.sleeps == [0.5, 1.0, 2.0, 3, 3]
+
+
 def test_wait_for_times_out_with_the_last_state():
     clock = FakeClock()
     calls = []

@@ -129,3 +129,14 @@ def test_check_mode_still_asks():
 def test_a_delay_that_would_spin_is_refused(args):
     result = run_module(app_health, {"url": "http://127.0.0.1:9/health", **args})
     assert result["failed"] is True and "delay" in result["msg"]
+
+
+def test_also_urls_are_asked_once_each_in_the_same_run():
+    with ScriptedHealth([HEALTHY]) as first, ScriptedHealth([DATABASE_DOWN]) as second:
+        result = run_module(app_health, {"url": first.url, "also_urls": [second.url], "timeout": 10, "delay": 0.05})
+        asked = (len(first.requests), len(second.requests))
+    # Only the first URL decides whether the module fails; the answers are judged together later.
+    assert "failed" not in result and result["status"] == "healthy"
+    assert asked == (1, 1)
+    assert [(answer["url"], answer["status"], answer["http_status"]) for answer in result["answers"]] == [
+        (first.url, "healthy", 200), (second.url, "unhealthy", 503)]
