@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from ._http import HAS_REQUESTS, ApiError
+from ._module import GuardedWrites
 
 if HAS_REQUESTS:
     import requests
@@ -24,6 +26,28 @@ CONCURRENCY_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 }
 
 Outcome = t.Dict[str, t.Any]
+
+
+class FleetRun(GuardedWrites):
+    """What a fleet's logic needs of its runner (params, client, check mode and the guarded write),
+    as :class:`ApiModule` offers them, without an AnsibleModule: an action plugin runs a fleet in the
+    controller's own process with it."""
+
+    def __init__(self, params: t.Mapping[str, t.Any], client: t.Any, check_mode: bool) -> None:
+        self.params = params
+        self.client = client
+        self.check_mode = check_mode
+
+
+@dataclass
+class FleetOutcome:
+    """A fleet run's result fields, plus the failure message and the diff of the members that changed."""
+
+    result: dict[str, t.Any]
+    changed: bool
+    failure: str | None = None
+    before: dict[str, t.Any] = field(default_factory=dict)
+    after: dict[str, t.Any] = field(default_factory=dict)
 
 
 def members(names: t.Iterable[str]) -> list[str]:
