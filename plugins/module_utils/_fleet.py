@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from ._http import HAS_REQUESTS, ApiError, RetryPolicy
-from ._module import retry_policy
+from ._module import GuardedWrites, retry_policy
 
 if HAS_REQUESTS:
     import requests
@@ -28,6 +29,28 @@ CONCURRENCY_OPTION: dict[str, t.Any] = {"type": "int", "default": 16}
 
 Outcome = t.Dict[str, t.Any]
 Client = t.TypeVar("Client")
+
+
+class FleetRunner(GuardedWrites):
+    """What a fleet's logic needs of its runner (params, client, check mode and the guarded write),
+    as :class:`ApiModule` offers them, without an AnsibleModule: an action plugin runs a fleet in the
+    controller's own process with it."""
+
+    def __init__(self, params: t.Mapping[str, t.Any], client: t.Any, check_mode: bool) -> None:
+        self.params = params
+        self.client = client
+        self.check_mode = check_mode
+
+
+@dataclass
+class FleetOutcome:
+    """A fleet run's result fields, plus the failure message and the diff of the members that changed."""
+
+    result: dict[str, t.Any]
+    changed: bool
+    failure: str | None = None
+    before: dict[str, t.Any] = field(default_factory=dict)
+    after: dict[str, t.Any] = field(default_factory=dict)
 
 
 def unique(subjects: t.Iterable[str]) -> list[str]:

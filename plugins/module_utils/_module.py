@@ -66,7 +66,29 @@ def masked_values(values: t.Mapping[str, t.Any] | None, compared_with: t.Mapping
             for key, value in sorted(values.items())}
 
 
-class ApiModule:
+class GuardedWrites:
+    """The step under way and the check-mode guard of every write.
+
+    :class:`ApiModule` has it, and so has a runner without an AnsibleModule (a fleet's logic run
+    by an action plugin on the controller, ``_fleet.FleetRunner``).
+    """
+
+    operation: str = "reading"
+    check_mode: bool
+
+    def doing(self, operation: str) -> None:
+        """Name the step under way: a failure says which one failed."""
+        self.operation = operation
+
+    def write(self, operation: str, action: t.Callable[[], T], predicted: T) -> T:
+        """Do one write, or in check mode return ``predicted`` (what the write would give) without sending it."""
+        if self.check_mode:
+            return predicted
+        self.doing(operation)
+        return action()
+
+
+class ApiModule(GuardedWrites):
     """AnsibleModule plus a platform client; subclasses name the platform and build the client.
 
     Use::
@@ -137,18 +159,7 @@ class ApiModule:
     def retry(self) -> RetryPolicy:
         return retry_policy(self.params)
 
-    def doing(self, operation: str) -> None:
-        """Name the step under way: a failure says which one failed."""
-        self.operation = operation
-
-    # -- writes, the one place check mode is decided -----------------------------------
-
-    def write(self, operation: str, action: t.Callable[[], T], predicted: T) -> T:
-        """Do one write, or in check mode return ``predicted`` (what the write would give) without sending it."""
-        if self.check_mode:
-            return predicted
-        self.doing(operation)
-        return action()
+    # -- writes: GuardedWrites.write, the one place check mode is decided ----------------
 
     def start(
         self,

@@ -45,6 +45,11 @@ extends_documentation_fragment:
   - appops.runbooks.heroku.WRITE_MODULE
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
+notes:
+  - On a local connection (the usual case for an API-only task) an action plugin of the same name runs this
+    logic in the controller's own process, with no module to build and start; the options, check mode, diff,
+    C(module_defaults) and the task's C(environment) (for E(HEROKU_API_KEY) and the other fallbacks) behave as
+    they do for the module. On any other connection (a task delegated to a remote host) the module runs there.
 seealso:
   - module: appops.runbooks.heroku_app
 author:
@@ -92,74 +97,29 @@ elapsed:
   type: float
 """
 
-import typing as t
-
-from ansible_collections.appops.runbooks.plugins.module_utils._fleet import (
-    CONCURRENCY_OPTION,
-    FleetRun,
-    guarded,
-    handle_all,
-    pooled_client_factory,
-    unique,
-    workers_for,
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.fleet import (
+    ARGUMENT_SPEC,
+    SUBJECT_LABEL,
+    converge_maintenance,
+    pooled_client,
 )
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku.client import client_from_params
-from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import (
-    MAINTENANCE_RETRY_MAX_WAIT,
-    HerokuModule,
-)
+from ansible_collections.appops.runbooks.plugins.module_utils._heroku.module import HerokuModule
 
 
 class FleetModule(HerokuModule):
-    subject_label = "Heroku apps"
-
-
-def listed_maintenance(fleet: FleetModule) -> dict[str, bool]:
-    """Maintenance of every app the account lists, by name and by id."""
-    known: dict[str, bool] = {}
-    for app in fleet.client.apps():
-        for key in (app.get("name"), app.get("id")):
-            if key:
-                known[key] = bool(app.get("maintenance"))
-    return known
-
-
-def converge_app(fleet: FleetModule, app: str, wanted: bool | None, listed: t.Mapping[str, bool]) -> dict[str, t.Any]:
-    """Change one app's maintenance only when it differs from what was read."""
-    before = listed[app] if app in listed else bool(fleet.client.app(app).get("maintenance"))
-    if wanted is None or before == wanted:
-        return {"changed": False, "before": before, "maintenance": before}
-    after = fleet.write(f"setting maintenance of {app}",
-                        lambda: fleet.client.update_app(app, {"maintenance": wanted}) or {}, predicted={})
-    return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
+    subject_label = SUBJECT_LABEL
 
 
 def run(fleet: FleetModule) -> None:
-    apps = unique(fleet.params["apps"])
-    wanted = fleet.params["maintenance"]
-    progress = FleetRun("Heroku apps", lambda: fleet.client.history)
-    listed = listed_maintenance(fleet)
-    action = guarded("Heroku app", lambda app: converge_app(fleet, app, wanted, listed))
-    result = progress.result(handle_all(apps, action, workers_for(fleet.params["concurrency"], apps)), "apps")
-    failure = progress.failure(result, "apps")
-    if failure:
-        fleet.fail(failure, changed=bool(result["changed_apps"]), **result)
-    changed_apps = result["changed_apps"]
-    fleet.exit(
-        bool(changed_apps),
-        before={app: {"maintenance": result["apps"][app]["before"]} for app in changed_apps},
-        after={app: {"maintenance": result["apps"][app]["maintenance"]} for app in changed_apps},
-        **result,
-    )
+    outcome = converge_maintenance(fleet)
+    if outcome.failure:
+        fleet.fail(outcome.failure, changed=outcome.changed, **outcome.result)
+    fleet.exit(outcome.changed, before=outcome.before, after=outcome.after, **outcome.result)
 
 
+# On the controller, plugins/action/heroku_app_fleet.py runs the same logic without starting this module.
 def main() -> None:
-    FleetModule(dict(
-        apps=dict(type="list", elements="str", required=True),
-        maintenance=dict(type="bool"),
-        concurrency=dict(CONCURRENCY_OPTION),
-        retry_max_wait=dict(type="float", default=MAINTENANCE_RETRY_MAX_WAIT),
-    ), client_factory=pooled_client_factory(client_from_params, "apps")).run(run)
+    FleetModule(ARGUMENT_SPEC, client_factory=pooled_client).run(run)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._state import open_backend
 from ansible_collections.appops.runbooks.tests.integration.heroku.conftest import LOCKS_LAB
 from ansible_collections.appops.runbooks.tests.integration.heroku_modules.conftest import API, lab_token
+from ansible_collections.appops.runbooks.tests.integration.playbooks import Playbooks
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,50 @@ def test_maintenance(playbooks, lab_apps):
                          check=True)
     assert info.last["changed"] is False and info.last["app"]["maintenance"] is True
     assert info.last["current_release"]["version"] == lab_apps.state(app)["current_release"]
+
+
+# A connection plugin next to the playbook that runs locally but is not the local transport, so the
+# fleet action must hand the task to the module as it would for a remote host.
+NOT_LOCAL_CONNECTION = """
+from ansible.plugins.connection.local import Connection as LocalConnection
+
+
+class Connection(LocalConnection):
+    transport = "local_as_remote"
+"""
+
+
+def test_app_fleet_runs_on_the_controller_like_the_module(playbooks, lab_apps, tmp_path):
+    apps = [lab_apps.create(f"fleet{index}") for index in range(3)]
+    task = {"appops.runbooks.heroku_app_fleet": {"apps": apps, "maintenance": True, "concurrency": 2}}
+    results = converge(
+        playbooks, task,
+        before=lambda: assert_equal([lab_apps.state(app)["maintenance"] for app in apps], [False] * 3),
+        after=lambda: assert_equal([lab_apps.state(app)["maintenance"] for app in apps], [True] * 3),
+    )
+    assert results[0]["diff"] == {"before": {app: {"maintenance": False} for app in apps},
+                                  "after": {app: {"maintenance": True} for app in apps}}
+    assert results[1]["changed_apps"] == apps and results[3]["requests"] == 1
+
+    # The key from the task's environment (module_defaults without one), the validated spec, no key at -vvvv.
+    by_environment = Playbooks(tmp_path, {"group/appops.runbooks.heroku": {"api_url": API, "data_api_url": API}})
+    off = by_environment.run([{**{"appops.runbooks.heroku_app_fleet": {"apps": apps, "maintenance": False}},
+                               "environment": {"HEROKU_API_KEY": lab_token()}}], diff=True, verbosity=4)
+    assert off.rc == 0 and off.last["changed_apps"] == apps, off.stdout[-3000:]
+    assert not any(lab_apps.state(app)["maintenance"] for app in apps)
+    # Ran in the controller's process: no module payload was built or started.
+    assert "AnsiballZ_heroku_app_fleet" not in off.stdout
+    assert lab_token() not in off.stdout
+    invalid = playbooks.run([{"appops.runbooks.heroku_app_fleet": {"apps": apps, "concurrency": "many"}}])
+    assert invalid.rc != 0 and "concurrency" in invalid.last["msg"], invalid.last
+
+    # On a connection that is not local, the task runs the module itself, with the same result.
+    (tmp_path / "connection_plugins").mkdir()
+    (tmp_path / "connection_plugins" / "local_as_remote.py").write_text(NOT_LOCAL_CONNECTION)
+    remote = playbooks.run([{**task, "vars": {"ansible_connection": "local_as_remote"}}], verbosity=4)
+    assert remote.rc == 0 and remote.last["changed_apps"] == apps, remote.stdout[-3000:]
+    assert "AnsiballZ_heroku_app_fleet" in remote.stdout and lab_token() not in remote.stdout
+    assert all(lab_apps.state(app)["maintenance"] for app in apps)
 
 
 def test_config_vars_values_stay_hidden(playbooks, lab_apps):
