@@ -48,6 +48,9 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # The atlas store's snapshot method: an Atlas emulator instance of its own (18350-18352, state
     # under .lab/tests-atlas-snapshot) and micmap-api's app in the emulator on 18100.
     ("integration/atlas_snapshot/", "heroku-lab-emulator"),
+    # The atlas store's fault tests: an Atlas emulator instance of their own (18360-18362, state under
+    # .lab/tests-atlas-faults) and micmap-api's app and lock in the lab's emulator and state database.
+    ("integration/atlas_faults/", "heroku-lab-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).
