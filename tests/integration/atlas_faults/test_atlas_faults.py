@@ -42,9 +42,9 @@ def maintenance_off_around() -> t.Iterator[None]:
 
 
 def restore(state_dir: Path, api: str, **extra: t.Any) -> Run:
-    return run_playbook("restore.yml", APP, {"app_state_dir": str(state_dir), "confirm": APP,
-                                              "backup_id": SEEN["snapshot"], "atlas_poll_interval": 1, **extra},
-                        env={"MONGODB_ATLAS_BASE_URL": api})
+    extra = {"app_state_dir": str(state_dir), "confirm": APP, "backup_id": SEEN["snapshot"], "atlas_poll_interval": 1,
+             **extra}
+    return run_playbook("restore.yml", APP, extra, env={"MONGODB_ATLAS_BASE_URL": api})
 
 
 def in_background(runs: dict[str, Run], name: str, start: t.Callable[[], Run]) -> threading.Thread:
@@ -118,15 +118,17 @@ def test_rerun_through_503_and_429_bursts_attaches_to_the_job_and_keeps_the_lock
     assert SEEN.get("job"), "needs the failed run of the test before"
     runs: dict[str, Run] = {}
     since = atlas_instance.admin("GET", "health")["last_seq"]
-    # A tenth of the requests answer 503, and every 10 s three answer 429 (Retry-After: 1); the lock
-    # is marked alive every second.
-    with FlakyApi(atlas_instance, error_rate=0.1):
+    # A fifth of the requests answer 503 (a fixed sequence), and every 10 s three answer 429
+    # (Retry-After: 1); the lock is marked alive every second.
+    atlas_instance.faults(seed=17)
+    with FlakyApi(atlas_instance):
         rerun = in_background(runs, "rerun", lambda: restore(state_dir, atlas_instance.api, app_lock_heartbeat=1))
         # The job is still held: the re-run waits for it, and its heartbeat moves the lock's alive_at.
         waited = f"/backup/restoreJobs/{SEEN['job']}"
-        wait_for(lambda: any(entry["path"].endswith(waited) and entry["status"] == 200
-                             for entry in atlas_instance.admin("GET", f"requests?since={since}")),
+        wait_for(lambda: not rerun.is_alive() or any(entry["path"].endswith(waited) and entry["status"] == 200
+                                                     for entry in atlas_instance.admin("GET", f"requests?since={since}")),
                  "request of the re-run for the job", timeout=240)
+        assert rerun.is_alive(), runs["rerun"].raw[-6000:]
         beats: set[t.Any] = set()
         deadline = time.monotonic() + 4
         while time.monotonic() < deadline:
