@@ -56,6 +56,9 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # test's on 18395, the bench's on 18393.
     ("integration/atlas_fleet/", "atlas-fleet-emulator"),
     ("integration/bench/test_fleet_atlas_bench_smoke.py", "atlas-fleet-emulator"),
+    # The atlas store's fault tests: an Atlas emulator instance of their own (18360-18362, state under
+    # .lab/tests-atlas-faults) and micmap-api's app and lock in the lab's emulator and state database.
+    ("integration/atlas_faults/", "heroku-lab-emulator"),
     # The lab's Atlas emulator (18300) and its MongoDB clusters (18310, 18311).
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).

@@ -18,7 +18,8 @@ description:
     it since is gone. O(confirm) must name the target cluster. Take a snapshot of the target first
     (M(appops.runbooks.atlas_snapshot)).
   - A restore job of the source cluster into the same target that is still running is attached to (waited
-    for and returned, RV(attached=true)) instead of starting a second one; a running one from another source is
+    for and returned, RV(attached=true)) instead of starting a second one; in check mode it is returned as a
+    change (the target is still to be replaced) without waiting; a running one from another source is
     an error. When the answer to the request that starts the job is lost, the module looks for the job that
     request started before it asks again, so one task never starts two restores.
   - B(How a re-run recognises a finished restore.) The module lists the restore jobs of the source cluster and
@@ -67,6 +68,7 @@ extends_documentation_fragment:
   - appops.runbooks.api_retry
   - appops.runbooks.atlas.WAIT
   - appops.runbooks.atlas.WRITE_MODULE
+  - appops.runbooks.lock_heartbeat
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 seealso:
@@ -114,6 +116,7 @@ attached:
 
 import typing as t
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiError
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.client import WAIT_ARGUMENT_SPEC
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import (
@@ -234,6 +237,10 @@ def run(am: AtlasModule) -> None:
     )
     if started is None:
         am.exit(True, before=before, after=after, source=source.view, attached=False)
+    if am.check_mode and restore_in_flight(started.job):
+        # The running job is still to replace the target's data: a change, and no wait in a check.
+        am.exit(True, before=before, after=after, restore=describe_restore(started.job), source=source.view,
+                attached=True)
     restore = settle(am, started.job)
     am.exit(started.started_here, before=before, after=after, restore=restore, source=source.view,
             attached=not started.started_here)
@@ -250,8 +257,12 @@ def main() -> None:
         not_before=dict(type="str"),
     )
     spec.update(WAIT_ARGUMENT_SPEC)
-    AtlasModule(spec, mutually_exclusive=[("snapshot", "point_in_time")],
-                required_one_of=[("snapshot", "point_in_time")]).run(run)
+    spec.update(_lock.HEARTBEAT_ARGUMENT_SPEC)
+    am = AtlasModule(spec, mutually_exclusive=[("snapshot", "point_in_time")],
+                     required_one_of=[("snapshot", "point_in_time")])
+    # A restore job runs for as long as Atlas takes: the run's lock must not look abandoned meanwhile.
+    with _lock.module_heartbeat(am.params, am.check_mode):
+        am.run(run)
 
 
 if __name__ == "__main__":

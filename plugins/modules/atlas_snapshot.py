@@ -52,6 +52,7 @@ extends_documentation_fragment:
   - appops.runbooks.api_retry
   - appops.runbooks.atlas.WAIT
   - appops.runbooks.atlas.WRITE_MODULE
+  - appops.runbooks.lock_heartbeat
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 seealso:
@@ -92,6 +93,7 @@ deleted:
 import time
 import typing as t
 
+from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._http import ApiError
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.client import WAIT_ARGUMENT_SPEC
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import (
@@ -206,8 +208,12 @@ def main() -> None:
         snapshot_id=dict(type="str"),
     )
     spec.update(WAIT_ARGUMENT_SPEC)
-    AtlasModule(spec, required_if=[("state", "present", ["description"]),
-                                   ("state", "absent", ["description", "snapshot_id"], True)]).run(run)
+    spec.update(_lock.HEARTBEAT_ARGUMENT_SPEC)
+    am = AtlasModule(spec, required_if=[("state", "present", ["description"]),
+                                        ("state", "absent", ["description", "snapshot_id"], True)])
+    # The wait for a large cluster's snapshot can outlast the run's lock lease.
+    with _lock.module_heartbeat(am.params, am.check_mode):
+        am.run(run)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ DEFAULT_KNOBS: dict[str, float] = {
     "snapshot_queued_seconds": 1.0,
     "snapshot_progress_seconds": 3.0,
     "restore_seconds": 3.0,
+    # Non-zero: restore jobs due to run wait until it is 0 again (a job kept running for a test).
+    "restore_hold": 0.0,
     "access_pending_seconds": 1.0,
     "token_ttl_seconds": 3600.0,
     "download_ttl_seconds": 3600.0,
@@ -466,7 +468,7 @@ class Lab:
                 job["expired"] = True
                 self.store.put("restore", job["id"], job, parent=job["_clusterId"])
             return
-        if now >= job["_runAt"]:
+        if now >= job["_runAt"] and not self.knobs["restore_hold"]:
             self._running_restores.add(job["id"])
             threading.Thread(target=self._run_restore, args=(job,), daemon=True).start()
 
