@@ -1,9 +1,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/config.yml applying an app's atlas_access_list and atlas_backup_policy (the atlas role's
 configure entry point) against an Atlas emulator API of its own (18380, state in a temporary folder,
-one empty cluster; no lab lock) and a generated inventory of two apps: one that declares both, one
-that declares neither. Check mode writes nothing, the apply sets the project's access list and the
-cluster's schedule, a re-run writes nothing, and 0.0.0.0/0 is refused unless allowed."""
+one empty M10 cluster and the seed's M0 micmap-cluster; no lab lock) and a generated inventory of
+three apps: one that declares both, one that declares neither, one on the M0. Check mode writes
+nothing, the apply sets the project's access list and the cluster's schedule, a re-run writes
+nothing, and 0.0.0.0/0 is refused unless allowed. playbooks/scale.yml -e atlas_instance_size
+changes the tier and waits for IDLE (the atlas role's scale entry point); an M0 is refused."""
 
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def inventory(instance: fleet_atlas.Instance) -> t.Iterator[Path]:
     store = {"name": "main", "kind": "atlas", "method": "snapshot", "cluster": CLUSTER, "database": "app"}
     hosts = {"declared-app": {"app_data_stores": [store], "atlas_access_list": ACCESS_LIST,
                               "atlas_backup_policy": POLICY},
-             "plain-app": {"app_data_stores": [store]}}
+             "plain-app": {"app_data_stores": [store]},
+             "m0-app": {"app_data_stores": [{**store, "cluster": "micmap-cluster"}]}}
     inventory = {"all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                                   "app_environment": "lab", "app_platform": "heroku",
                                   "atlas_api_url": instance.url, "atlas_project_id": fleet_atlas.atlas.GROUP_ID,
@@ -61,13 +64,14 @@ def inventory(instance: fleet_atlas.Instance) -> t.Iterator[Path]:
         yield path
 
 
-def run_config(inventory: Path, app: str, *options: str) -> tuple[subprocess.CompletedProcess[str], dict[str, t.Any]]:
-    """playbooks/config.yml on one app; the run and what it published for the app."""
+def run_config(inventory: Path, app: str, *options: str,
+               playbook: str = "config.yml") -> tuple[subprocess.CompletedProcess[str], dict[str, t.Any]]:
+    """playbooks/config.yml (or ``playbook``) on one app; the run and what it published for the app."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "-l", app,
-               str(REPO / "playbooks" / "config.yml"), *options]
+               str(REPO / "playbooks" / playbook), *options]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     report = json.loads(done.stdout[done.stdout.index("{"):])
     return done, report.get("global_custom_stats", {}).get("appops", {}).get(app, {})
@@ -136,3 +140,31 @@ def test_the_world_entry_is_refused(instance: fleet_atlas.Instance, inventory: P
     assert done.returncode != 0 and published["failed"] is True
     assert "0.0.0.0/0" in published["message"]
     assert fleet_atlas.writes(instance.requests_since(seq)) == 0 and "0.0.0.0/0" not in access_list(instance)
+
+
+def cluster(instance: fleet_atlas.Instance, name: str) -> dict[str, t.Any]:
+    """The emulator's record of the cluster: stateName and instanceSize."""
+    return t.cast(dict[str, t.Any], instance.admin("GET", "health")["clusters"][name])
+
+
+def test_scale_changes_the_tier_and_waits_for_idle(instance: fleet_atlas.Instance, inventory: Path) -> None:
+    instance.admin("POST", "knobs", {"cluster_update_seconds": 1.0})
+    done, published = run_config(inventory, "declared-app", "-e", "atlas_instance_size=M20", "-e",
+                                 "atlas_poll_interval=0.25", playbook="scale.yml")
+    assert done.returncode == 0, done.stdout[-3000:]
+    after = cluster(instance, CLUSTER)
+    assert after == {**after, "stateName": "IDLE", "instanceSize": "M20"}
+    result = published["details"]["stores"]["main"]
+    assert published["changed"] is True and result["instance_size"] == "M20" and result["state_name"] == "IDLE"
+    seq = instance.last_seq()
+    again = run_config(inventory, "declared-app", "-e", "atlas_instance_size=M20", playbook="scale.yml")
+    assert again[0].returncode == 0 and again[1]["changed"] is False
+    assert fleet_atlas.writes(instance.requests_since(seq)) == 0
+
+
+def test_scale_of_an_m0_fails_saying_what_atlas_requires(instance: fleet_atlas.Instance, inventory: Path) -> None:
+    seq = instance.last_seq()
+    done, published = run_config(inventory, "m0-app", "-e", "atlas_instance_size=M10", playbook="scale.yml")
+    assert done.returncode != 0 and published["failed"] is True
+    assert "tenant upgrade" in published["message"]
+    assert fleet_atlas.writes(instance.requests_since(seq)) == 0
