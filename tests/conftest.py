@@ -63,6 +63,9 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("integration/atlas_lab/", "atlas-lab-emulator"),
     # The Atlas module tests' own instance (18330-18332, state under .lab/tests-atlas-modules).
     ("integration/atlas_modules/", "atlas-modules-emulator"),
+    # playbooks/config.yml applying an app's atlas_access_list and atlas_backup_policy: an Atlas
+    # emulator API of its own (18380, state in a temporary folder) and a generated inventory.
+    ("integration/atlas_config/", "atlas-config-emulator"),
     # The Atlas emulator tests' own instance (18320-18322) and its clusters, started and stopped
     # by their session fixture.
     ("emulators/test_atlas_", "atlas-test-emulator"),
