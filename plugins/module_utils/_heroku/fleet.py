@@ -12,11 +12,11 @@ from .._fleet import (
     FleetRun,
     guarded,
     handle_all,
-    pooled_session,
+    pooled_client_factory,
     unique,
     workers_for,
 )
-from .._module import RETRY_ARGUMENT_SPEC, merged_spec, retry_policy
+from .._module import RETRY_ARGUMENT_SPEC, merged_spec
 from .client import HEROKU_ARGUMENT_SPEC, HerokuClient, client_from_params
 from .module import MAINTENANCE_RETRY_MAX_WAIT
 
@@ -38,10 +38,8 @@ class Fleet(t.Protocol):
     def write(self, operation: str, action: t.Callable[[], t.Any], predicted: t.Any) -> t.Any: ...
 
 
-def pooled_client(params: t.Mapping[str, t.Any]) -> HerokuClient:
-    """One client and one session whose pool has a connection per worker thread."""
-    session = pooled_session(workers_for(params["concurrency"], set(params["apps"])))
-    return client_from_params(params, retry=retry_policy(params), session=session)
+# One client and one session whose pool has a connection per worker thread (the fleet package's factory).
+pooled_client: t.Callable[[t.Mapping[str, t.Any]], HerokuClient] = pooled_client_factory(client_from_params, "apps")
 
 
 def listed_maintenance(fleet: Fleet) -> dict[str, bool]:
