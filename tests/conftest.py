@@ -81,7 +81,7 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
 INDEPENDENT: frozenset[str] = frozenset({
     "integration/bench/test_interpreter_bench_smoke.py",
     "integration/callback/test_progress.py",
-    # Its own MongoDB cluster on 18346, started and stopped by the bench.
+    # Its own MongoDB cluster on a free port, started and stopped by the bench.
     "integration/bench/test_mongo_restore_bench_smoke.py",
 })
 

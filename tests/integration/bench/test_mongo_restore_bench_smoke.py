@@ -17,10 +17,19 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
-PORT = 18346
 WORK = Path(os.environ.get("APPOPS_LAB_DIR", ROOT / ".lab")) / "bench-mongo-restore"
 REQUIRED = ("raw_s", "engine_s", "role_s", "ratio_engine_vs_raw", "ratio_role_vs_raw", "docs", "archive_bytes", "runs",
             "engine_within_target")
+
+
+def free_port() -> int:
+    """A port nothing listens on now: the kernel's pick, not a fixed number another run may hold."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+PORT = free_port()
 
 
 def port_open(port: int) -> bool:
