@@ -15,13 +15,25 @@
 # Knobs: VENV (default .venv), TEST_RESULTS (default build/test-results, junit XML and logs),
 # TEST_VERBOSE=1 streams molecule output instead of showing its tail on failure,
 # PYTEST_ADDOPTS (pytest's own) e.g. "-x -k restore", INTEGRATION_WORKERS (default 4: pytest-xdist
-# workers for the integration stage, one per lab instance group of tests/conftest.py; 1 = serial).
+# workers for the integration stage, one per lab instance group of tests/conftest.py; 1 = serial),
+# TEST_LANES (default 2; 1 runs every stage one after the other), MOLECULE_SCENARIOS (only these
+# scenarios), MOLECULE_SKIP (all but these).
+#
+# Two lanes: with every stage asked for, the checks that need no shared lab instance (unit, lint,
+# sanity and the molecule scenarios of LAB_FREE_SCENARIOS, which start instances of their own) run
+# at a lower CPU priority beside the lab's lane (lab, integration, the other scenarios). The
+# integration groups leave the cores idle in their tail, and the free lane fills that time; its
+# output is shown, and its counts added, when the lab's lane is done.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 RESULTS="${TEST_RESULTS:-$ROOT/build/test-results}"
 ALL_STAGES=(lab unit integration molecule lint sanity)
+LAB_LANE=(lab integration molecule)
+FREE_LANE=(unit lint sanity molecule)
+# Molecule scenarios that start everything they use on ports of their own (no lab lock).
+LAB_FREE_SCENARIOS="atlas"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
@@ -175,15 +187,19 @@ stage_integration() {
 }
 
 stage_molecule() {
-  local scenarios=() file
+  local scenarios=() file name
   for file in "$ROOT"/extensions/molecule/*/molecule.yml; do
-    [[ -e "$file" ]] && scenarios+=("$(basename "$(dirname "$file")")")
+    [[ -e "$file" ]] || continue
+    name="$(basename "$(dirname "$file")")"
+    [[ -n "${MOLECULE_SCENARIOS:-}" && " $MOLECULE_SCENARIOS " != *" $name "* ]] && continue
+    [[ " ${MOLECULE_SKIP:-} " == *" $name "* ]] && continue
+    scenarios+=("$name")
   done
   if ((${#scenarios[@]} == 0)); then
+    [[ -n "${MOLECULE_SCENARIOS:-}${MOLECULE_SKIP:-}" ]] && return 0  # the other lane runs them
     record_missing molecule "no extensions/molecule/*/molecule.yml"
     return 0
   fi
-  local name
   for name in "${scenarios[@]}"; do
     run_gate molecule "molecule-$name" tail bash "$ROOT/scripts/molecule.sh" "$name"
   done
@@ -212,10 +228,55 @@ main() {
   done
   [[ -x "$VENV/bin/python" ]] || { say "no venv at $VENV: run make setup"; exit 2; }
   mkdir -p "$RESULTS"
+  if [[ "${stages[*]}" == "${ALL_STAGES[*]}" && "${TEST_LANES:-2}" != 1 ]]; then
+    run_in_two_lanes
+    return
+  fi
   for stage in "${stages[@]}"; do
     echo "== $stage"
     "stage_$stage"
   done
+}
+
+run_in_two_lanes() {
+  local log="$RESULTS/free-lane.log" pid stage
+  say "free lane (${FREE_LANE[*]}; molecule: $LAB_FREE_SCENARIOS) runs alongside, log $log"
+  TEST_LANES=1 MOLECULE_SCENARIOS="$LAB_FREE_SCENARIOS" nice -n 10 \
+    bash "$ROOT/scripts/test.sh" "${FREE_LANE[@]}" >"$log" 2>&1 &
+  pid=$!
+  for stage in "${LAB_LANE[@]}"; do
+    echo "== $stage"
+    MOLECULE_SKIP="$LAB_FREE_SCENARIOS" "stage_$stage"
+  done
+  wait "$pid"
+  fold_in_free_lane "$log" $?
+}
+
+# Shows the free lane's output and adds its stage timings and counts to this run's.
+fold_in_free_lane() {
+  local log="$1" rc="$2" line in_timings=0 counts=()
+  echo "== free lane (${FREE_LANE[*]})"
+  cat "$log"
+  while IFS= read -r line; do
+    if [[ "$line" == "== stage timings" ]]; then
+      in_timings=1
+    elif [[ "$line" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+      counts=("${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[4]:-0}")  # its last line counts
+    elif ((in_timings)) && [[ "$line" == "  "* ]]; then
+      TIMINGS+=("${line#  }")
+    fi
+  done <"$log"
+  if ((${#counts[@]} == 0)); then
+    say "free lane: exit $rc without its closing line"
+    record free-lane 0 1 0 0 "exit $rc"
+    return
+  fi
+  PASSED=$((PASSED + counts[0]))
+  FAILED=$((FAILED + counts[1]))
+  SKIPPED=$((SKIPPED + counts[2]))
+  if ((rc != 0 && counts[1] == 0)); then
+    record free-lane 0 1 0 0 "exit $rc"
+  fi
 }
 
 main "$@"
