@@ -38,6 +38,16 @@ TENANT_TIERS = frozenset({"M0", "M2", "M5"})
 DEDICATED_PROVIDERS = frozenset({"AWS", "AZURE", "GCP"})
 
 
+def checked_compute(compute: dict[str, Any], tier: str) -> dict[str, Any]:
+    """Compute auto-scaling as asked, refused when enabled with bounds that are not tiers or are reversed."""
+    if compute.get("enabled"):
+        low, high = compute.get("minInstanceSize", tier), compute.get("maxInstanceSize", tier)
+        if low not in TIERS or high not in TIERS or TIERS.index(low) > TIERS.index(high):
+            raise ApiError(400, "INVALID_AUTOSCALING_BOUNDS",
+                           "Compute auto-scaling minInstanceSize must not be larger than maxInstanceSize.")
+    return compute
+
+
 def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -231,13 +241,7 @@ class Lab:
         if new_tier in TENANT_TIERS and new_tier != tier:
             raise ApiError(400, "CANNOT_DOWNGRADE_TO_TENANT", "A dedicated cluster cannot become a shared-tier one.")
         if compute:
-            merged = {**cluster["compute"], **compute}
-            if merged.get("enabled"):
-                low, high = merged.get("minInstanceSize", new_tier), merged.get("maxInstanceSize", new_tier)
-                if low not in TIERS or high not in TIERS or TIERS.index(low) > TIERS.index(high):
-                    raise ApiError(400, "INVALID_AUTOSCALING_BOUNDS",
-                                   "Compute auto-scaling minInstanceSize must not be larger than maxInstanceSize.")
-            compute = merged
+            compute = checked_compute({**cluster["compute"], **compute}, new_tier)
         updated = dict(cluster)
         updated["instanceSize"] = new_tier
         if compute is not None:
@@ -271,12 +275,7 @@ class Lab:
         if tier in TENANT_TIERS or tier not in TIERS:
             raise ApiError(400, "INVALID_ENUM_VALUE", f"An invalid enumeration value {tier} was specified.",
                            parameters=[tier, "instanceSizeName"])
-        compute = {**cluster["compute"], **wanted["compute"]}
-        if compute.get("enabled"):
-            low, high = compute.get("minInstanceSize", tier), compute.get("maxInstanceSize", tier)
-            if low not in TIERS or high not in TIERS or TIERS.index(low) > TIERS.index(high):
-                raise ApiError(400, "INVALID_AUTOSCALING_BOUNDS",
-                               "Compute auto-scaling minInstanceSize must not be larger than maxInstanceSize.")
+        compute = checked_compute({**cluster["compute"], **wanted["compute"]}, tier)
         updated = dict(cluster, instanceSize=tier, providerName=provider, diskSizeGB=10.0, diskAutoScaling=True,
                        regionName=wanted["region"] or cluster["regionName"], compute=compute,
                        stateName="UPDATING", _idleAt=time.time() + self.knobs["cluster_update_seconds"])
