@@ -15,9 +15,13 @@ description:
   - Reads the cluster first and sends a change only for what differs; a cluster that already has the
     desired size and bounds is left alone (when it is still C(UPDATING) from an earlier change, the module
     waits for it).
-  - A free or shared-tier cluster (C(M0), C(M2), C(M5)) cannot be resized in place on Atlas; asking for
-    another size of such a cluster fails with a message saying so, before anything is sent. Atlas moves it
-    to a dedicated tier only through its tenant upgrade, which this module does not start.
+  - A free or shared-tier cluster (C(M0), C(M2), C(M5)) cannot be resized in place on Atlas: Atlas moves it
+    to a dedicated tier only through its tenant upgrade, which cannot be undone and is billed as a dedicated
+    cluster. With O(tenant_upgrade=true), asking such a cluster for a dedicated O(instance_size) starts that
+    upgrade (one request, with the O(autoscaling) bounds in it) and waits until the cluster is C(IDLE); its
+    data stays. Without it, the module fails saying so, before anything is sent.
+  - A re-run while the upgrade is under way finds the cluster already reporting its dedicated tier and waits
+    for it instead of starting another; a re-run after it finished changes nothing.
 options:
   cluster:
     description:
@@ -46,6 +50,15 @@ options:
       max_instance_size:
         description: The largest tier auto-scaling may go up to.
         type: str
+  tenant_upgrade:
+    description:
+      - Whether a free or shared-tier cluster may be moved to the dedicated O(instance_size) (V(M10) and up)
+        with Atlas's tenant upgrade. The upgrade cannot be undone and the cluster is billed as a dedicated one
+        from then on, so it is never started without this.
+      - Has no effect on a cluster that is already dedicated, or when O(instance_size) is its current tier.
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - appops.runbooks.atlas
   - appops.runbooks.api_retry
@@ -70,6 +83,18 @@ EXAMPLES = r"""
       scale_down_enabled: true
       min_instance_size: M30
       max_instance_size: M60
+
+- name: Move micmap's free M0 cluster to a dedicated M10 (irreversible, billed), auto-scaling up to M30
+  appops.runbooks.atlas_cluster:
+    project_id: "{{ atlas_project_id }}"
+    cluster: micmap-cluster
+    instance_size: M10
+    tenant_upgrade: true
+    autoscaling:
+      enabled: true
+      scale_down_enabled: true
+      min_instance_size: M10
+      max_instance_size: M30
 """
 
 RETURN = r"""
@@ -98,6 +123,13 @@ cluster:
       type: str
   sample: {name: fixzit-cluster, state_name: IDLE, instance_size: M40, tenant: false,
            autoscaling: {enabled: true, scale_down_enabled: true, min_instance_size: M30, max_instance_size: M60}}
+tenant_upgrade:
+  description:
+    - Whether this run started the tenant upgrade of a free or shared-tier cluster (in check mode, whether it
+      would). False when the cluster was already dedicated, also while an upgrade started earlier was waited for.
+  returned: always
+  type: bool
+  version_added: 0.2.0
 """
 
 import copy
@@ -106,12 +138,16 @@ import typing as t
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.client import WAIT_ARGUMENT_SPEC
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.jobs import (
     AUTOSCALING_FIELDS,
+    TENANT_SIZES,
     cluster_view,
+    is_tenant,
+    region_configs,
     wait_for_cluster_idle,
 )
 from ansible_collections.appops.runbooks.plugins.module_utils._atlas.module import AtlasModule
 
 NODE_SPECS = ("electableSpecs", "readOnlySpecs", "analyticsSpecs")
+COMPARED = ("instance_size", "autoscaling")
 
 
 def desired_view(current: dict, size: str | None, autoscaling: dict | None) -> dict:
@@ -139,6 +175,66 @@ def patched_specs(cluster: dict, size: str | None, autoscaling: dict | None) -> 
     return specs
 
 
+def upgrade_body(cluster: dict, size: str, autoscaling: dict | None) -> dict:
+    """The tenant upgrade request (2023-01-01): the dedicated tier on the cloud and region the tenant runs on.
+
+    The legacy shape splits compute auto-scaling: the flags under ``autoScaling.compute``, the
+    bounds under ``providerSettings.autoScaling.compute``.
+    """
+    region = (region_configs(cluster) or [{}])[0]
+    settings: dict[str, t.Any] = {"providerName": region.get("backingProviderName") or "AWS", "instanceSizeName": size}
+    if region.get("regionName"):
+        settings["regionName"] = region["regionName"]
+    compute = {AUTOSCALING_FIELDS[k]: v for k, v in (autoscaling or {}).items() if v is not None}
+    bounds = {k: compute.pop(k) for k in ("minInstanceSize", "maxInstanceSize") if k in compute}
+    body: dict[str, t.Any] = {"name": cluster["name"], "providerSettings": settings}
+    if bounds:
+        settings["autoScaling"] = {"compute": bounds}
+    if compute:
+        body["autoScaling"] = {"compute": compute}
+    return body
+
+
+def refuse_tenant_change(am: AtlasModule, before: dict, wanted: dict) -> None:
+    """Fail before anything is sent, unless this is an opted-in upgrade to a dedicated tier."""
+    name, size = before["name"], wanted["instance_size"]
+    if size == before["instance_size"] or size in TENANT_SIZES:
+        am.fail(f"Atlas cluster {name!r} is a free or shared-tier {before['instance_size']} cluster: Atlas cannot "
+                f"scale it in place (to {size}) or give it compute auto-scaling. Ask for a dedicated "
+                "instance_size (M10 and up) with tenant_upgrade: true to move it with Atlas's tenant upgrade.",
+                cluster=before, tenant_upgrade=False)
+    if not am.params["tenant_upgrade"]:
+        am.fail(f"Atlas cluster {name!r} is a free or shared-tier {before['instance_size']} cluster: Atlas cannot "
+                f"scale it in place to {size}; it moves to a dedicated tier only with its tenant upgrade, which "
+                "cannot be undone and is billed as a dedicated cluster. Set tenant_upgrade: true to start it.",
+                cluster=before, tenant_upgrade=False)
+
+
+def upgrade_tenant(am: AtlasModule, cluster: dict, before: dict, wanted: dict) -> t.NoReturn:
+    """Start the tenant upgrade once (a lost answer is looked for, not repeated) and wait for IDLE."""
+    name = before["name"]
+    refuse_tenant_change(am, before, wanted)
+
+    def started_upgrade() -> dict | None:
+        current = am.client.cluster(name)
+        return None if is_tenant(current) else current
+
+    body = upgrade_body(cluster, wanted["instance_size"], am.params["autoscaling"])
+    # Nothing is in flight: an upgrade under way already shows the dedicated tier (the unchanged path).
+    started = am.start(f"starting the tenant upgrade of cluster {name} to {wanted['instance_size']}",
+                       find_running=lambda: None, create=lambda: am.client.upgrade_tenant_cluster(body),
+                       find_started=started_upgrade)
+    after = dict(wanted, tenant=False, state_name="UPDATING")
+    if started is not None:
+        # The answer is the 2023-01-01 cluster; the view reads the 2024-08-05 one.
+        am.doing(f"waiting for cluster {name} to become IDLE")
+        after = cluster_view(wait_for_cluster_idle(am.client, name, **am.wait_options()) if am.params["wait"]
+                             else am.client.cluster(name))
+    shown = COMPARED + ("tenant",)
+    am.exit(True, before={k: before[k] for k in shown}, after={k: after[k] for k in shown}, cluster=after,
+            tenant_upgrade=True)
+
+
 def run(am: AtlasModule) -> None:
     name = am.params["cluster"]
     size = am.params["instance_size"]
@@ -147,17 +243,13 @@ def run(am: AtlasModule) -> None:
     cluster = am.client.cluster(name)
     before = cluster_view(cluster)
     wanted = desired_view(before, size, autoscaling)
-    compared = ("instance_size", "autoscaling")
-    if all(before[key] == wanted[key] for key in compared):
+    if all(before[key] == wanted[key] for key in COMPARED):
         if am.params["wait"] and before["state_name"] != "IDLE" and not am.check_mode:
             am.doing(f"waiting for cluster {name} to become IDLE")
             before = cluster_view(wait_for_cluster_idle(am.client, name, **am.wait_options()))
-        am.exit(False, cluster=before)
+        am.exit(False, cluster=before, tenant_upgrade=False)
     if before["tenant"]:
-        am.fail(f"Atlas cluster {name!r} is a free or shared-tier {before['instance_size']} cluster: Atlas cannot "
-                f"scale it in place (to {wanted['instance_size']}) or give it compute auto-scaling. Move it to a "
-                "dedicated tier with Atlas's tenant upgrade (the Atlas UI's 'Upgrade', or the tenantUpgrade API) "
-                "first.", cluster=before)
+        upgrade_tenant(am, cluster, before, wanted)
     predicted = dict(wanted, state_name="UPDATING")
     changed = am.write(f"changing the tier or auto-scaling of cluster {name}",
                        lambda: am.client.update_cluster(name, {"replicationSpecs": patched_specs(cluster, size,
@@ -167,7 +259,8 @@ def run(am: AtlasModule) -> None:
     if am.params["wait"] and not am.check_mode:
         am.doing(f"waiting for cluster {name} to become IDLE")
         after = cluster_view(wait_for_cluster_idle(am.client, name, **am.wait_options()))
-    am.exit(True, before={k: before[k] for k in compared}, after={k: after[k] for k in compared}, cluster=after)
+    am.exit(True, before={k: before[k] for k in COMPARED}, after={k: after[k] for k in COMPARED}, cluster=after,
+            tenant_upgrade=False)
 
 
 def main() -> None:
@@ -180,6 +273,7 @@ def main() -> None:
             min_instance_size=dict(type="str"),
             max_instance_size=dict(type="str"),
         )),
+        tenant_upgrade=dict(type="bool", default=False),
     )
     spec.update(WAIT_ARGUMENT_SPEC)
     AtlasModule(spec).run(run)

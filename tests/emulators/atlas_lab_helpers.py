@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_PORTS = {"ATLAS_EMU_API_PORT": os.environ.get("ATLAS_TEST_API_PORT", "18320"),
               "ATLAS_EMU_MICMAP_PORT": os.environ.get("ATLAS_TEST_MICMAP_PORT", "18321"),
               "ATLAS_EMU_FIXZIT_PORT": os.environ.get("ATLAS_TEST_FIXZIT_PORT", "18322")}
-TEST_LAB_DIR = REPO / ".lab" / "tests"
+# A worktree run may put it elsewhere (ATLAS_TEST_LAB_DIR), beside other runs on the machine.
+TEST_LAB_DIR = Path(os.environ.get("ATLAS_TEST_LAB_DIR") or REPO / ".lab" / "tests")
 CLI_ENV = TEST_LAB_DIR / "atlas" / "cli.env"
 API = f"http://127.0.0.1:{TEST_PORTS['ATLAS_EMU_API_PORT']}"
 MICMAP_PORT = int(TEST_PORTS["ATLAS_EMU_MICMAP_PORT"])
@@ -44,7 +45,8 @@ GROUP_PATH = f"/api/atlas/v2/groups/{GROUP}"
 def lab_env(ports: dict[str, str] | None = None, lab_dir: Path = TEST_LAB_DIR) -> dict[str, str]:
     """The environment of an instance: its ports (``ATLAS_EMU_*_PORT``) and its state folder."""
     return {**os.environ, **(ports or TEST_PORTS), "APPOPS_LAB_DIR": str(lab_dir),
-            "ATLAS_EMU_CLI_ENV": str(lab_dir / "atlas" / "cli.env"), "ATLAS_EMU_TOOLS_DIR": str(REPO / ".lab" / "tools")}
+            "ATLAS_EMU_CLI_ENV": str(lab_dir / "atlas" / "cli.env"),
+            "ATLAS_EMU_TOOLS_DIR": os.environ.get("ATLAS_EMU_TOOLS_DIR") or str(REPO / ".lab" / "tools")}
 
 
 def lab_script(name: str, ports: dict[str, str] | None = None,
@@ -191,6 +193,16 @@ def validate_response(template: str, method: str, response: requests.Response) -
     # $refs resolve against the converted components.
     root = {"components": converted_spec()["components"], **openapi_to_jsonschema(content[media]["schema"])}
     jsonschema.Draft7Validator(root).validate(response.json())
+
+
+def validate_request(template: str, method: str, media: str, body: Any) -> None:
+    """A request body is what the spec's requestBody takes at that media type (version)."""
+    import jsonschema
+
+    content = operation(template, method)["requestBody"]["content"]
+    assert media in content, f"{method} {template}: {media!r} not in {sorted(content)}"
+    root = {"components": converted_spec()["components"], **openapi_to_jsonschema(content[media]["schema"])}
+    jsonschema.Draft7Validator(root).validate(body)
 
 
 def validate_error(response: requests.Response) -> None:

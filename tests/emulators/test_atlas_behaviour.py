@@ -104,6 +104,13 @@ def test_m0_cannot_be_scaled_in_place_but_upgrades_with_tenant_upgrade(atlas_lab
     upgraded = atlas_lab.call("POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, {
         "name": "micmap-cluster", "providerSettings": {"providerName": "AWS", "instanceSizeName": "M10"}})
     assert upgraded.status_code == 200 and upgraded.json()["stateName"] == "UPDATING"
+    validate_response("/api/atlas/v2/groups/{groupId}/clusters/tenantUpgrade", "POST", upgraded)
+    again = atlas_lab.call("POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, {
+        "name": "micmap-cluster", "providerSettings": {"providerName": "AWS", "instanceSizeName": "M20"}})
+    assert again.status_code == 400 and again.json()["errorCode"] == "CLUSTER_NOT_TENANT", "one upgrade at a time"
+    during = atlas_lab.get(MICMAP, V2024).json()
+    assert during["stateName"] == "UPDATING", "the upgrade takes time (knob: 2 s)"
+    assert during["replicationSpecs"][0]["regionConfigs"][0]["electableSpecs"]["instanceSize"] == "M10"
     wait_until(lambda: atlas_lab.get(MICMAP, V2024).json()["stateName"] == "IDLE", timeout=10)
     region = atlas_lab.get(MICMAP, V2024).json()["replicationSpecs"][0]["regionConfigs"][0]
     assert region["providerName"] == "AWS" and region["electableSpecs"]["instanceSize"] == "M10"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import requests
 from atlas_lab_helpers import (API, GROUP, GROUP_PATH, V1, V2024, Atlas, admin, oauth_token, operation,
-                               validate_error, validate_response, wait_until)
+                               validate_error, validate_request, validate_response, wait_until)
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,16 @@ def finished_job(client: Atlas, body: dict) -> requests.Response:
     path = f"{FIXZIT}/backup/restoreJobs/{created.json()['id']}"
     wait_until(lambda: client.get(path).json().get("finishedAt"))
     return client.get(path)
+
+
+def upgrade_body(name: str, tier: str, bounds: tuple[str, str] | None = None) -> dict:
+    """A LegacyAtlasTenantClusterUpgradeRequest; with ``bounds``, compute auto-scaling between them."""
+    settings: dict = {"providerName": "AWS", "instanceSizeName": tier, "regionName": "US_EAST_1"}
+    body: dict = {"name": name, "providerSettings": settings}
+    if bounds:
+        settings["autoScaling"] = {"compute": {"minInstanceSize": bounds[0], "maxInstanceSize": bounds[1]}}
+        body["autoScaling"] = {"compute": {"enabled": True, "scaleDownEnabled": True}}
+    return body
 
 
 # (method, spec path, what it does) -> the response to validate. Each served operation has cases.
@@ -62,6 +72,17 @@ CASES: list[Case] = [
     ("POST", G + "/clusters/tenantUpgrade", "M0 to M10", lambda c: c.call(
         "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1,
         {"name": "micmap-cluster", "providerSettings": {"providerName": "AWS", "instanceSizeName": "M10"}})),
+    ("POST", G + "/clusters/tenantUpgrade", "M0 to M20 with auto-scaling", lambda c: c.call(
+        "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1,
+        upgrade_body("micmap-cluster", "M20", bounds=("M20", "M40")))),
+    ("POST", G + "/clusters/tenantUpgrade", "dedicated cluster 400", lambda c: c.call(
+        "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, upgrade_body("fixzit-cluster", "M40"))),
+    ("POST", G + "/clusters/tenantUpgrade", "unknown cluster 404", lambda c: c.call(
+        "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, upgrade_body("nope", "M10"))),
+    ("POST", G + "/clusters/tenantUpgrade", "shared-tier target 400", lambda c: c.call(
+        "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, upgrade_body("micmap-cluster", "M5"))),
+    ("POST", G + "/clusters/tenantUpgrade", "no tier 400", lambda c: c.call(
+        "POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, {"name": "micmap-cluster"})),
     ("GET", C + "/backup/snapshots", "list snapshots", lambda c: (completed_snapshot(c), c.get(
         f"{FIXZIT}/backup/snapshots", itemsPerPage=1, includeCount="true"))[1]),
     ("POST", C + "/backup/snapshots", "on-demand", lambda c: c.call("POST", f"{FIXZIT}/backup/snapshots", body={
@@ -140,6 +161,26 @@ def test_every_served_operation_is_in_the_spec_with_its_versions_and_has_cases()
         spec_versions = {media.split(".atlas.")[1].split("+")[0] for media in (success.get("content") or {})}
         assert set(versions) == spec_versions, f"{method} {template}: serves {versions}, spec has {spec_versions}"
         assert (method, template) in covered, f"{method} {template} has no fidelity case"
+
+
+def test_the_tenant_upgrade_atlas_cluster_sends_is_the_spec_s_request(atlas_lab: Atlas) -> None:
+    """atlas_cluster's body (built from the M0 as the module reads it) is a LegacyAtlasTenantClusterUpgradeRequest
+    at 2023-01-01, and the emulator upgrades to what it asks for."""
+    from ansible_collections.appops.runbooks.plugins.modules.atlas_cluster import upgrade_body
+
+    m0 = atlas_lab.get(MICMAP, V2024).json()
+    body = upgrade_body(m0, "M20", {"enabled": True, "scale_down_enabled": True, "min_instance_size": "M10",
+                                    "max_instance_size": "M30"})
+    validate_request(G + "/clusters/tenantUpgrade", "POST", V1, body)
+    with pytest.raises(Exception, match="is not one of"):  # the validation can fail: a tier AWS does not have
+        validate_request(G + "/clusters/tenantUpgrade", "POST", V1, upgrade_body(m0, "M7", None))
+    answer = atlas_lab.call("POST", f"{GROUP_PATH}/clusters/tenantUpgrade", V1, body)
+    validate_response(G + "/clusters/tenantUpgrade", "POST", answer)
+    region = atlas_lab.get(MICMAP, V2024).json()["replicationSpecs"][0]["regionConfigs"][0]
+    assert (region["providerName"], region["regionName"]) == ("AWS", "US_EAST_1")
+    assert region["electableSpecs"]["instanceSize"] == "M20"
+    assert region["autoScaling"]["compute"] == {"enabled": True, "scaleDownEnabled": True,
+                                                "minInstanceSize": "M10", "maxInstanceSize": "M30"}
 
 
 def test_unsupported_version_is_refused_with_atlas_error(atlas_lab: Atlas) -> None:

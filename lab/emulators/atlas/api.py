@@ -179,20 +179,31 @@ class AtlasApi:
             updated = self.lab.change_cluster(cluster, self.requested_changes(body))
         return Response(200, self.render_cluster(updated, request.version or "2023-01-01"))
 
-    def tenant_upgrade(self, request: Request) -> Response:
-        body = request.json()
-        name = body.get("name")
-        if not name:
+    @staticmethod
+    def upgrade_request(body: Any) -> dict[str, Any]:
+        """What a LegacyAtlasTenantClusterUpgradeRequest asks for: name, tier, provider, region, compute bounds."""
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "Received JSON is malformed.")
+        if not body.get("name"):
             raise ApiError(400, "MISSING_ATTRIBUTE", "The required attribute name was not specified.",
                            parameters=["name"])
-        cluster = self.lab.cluster(request.params["groupId"], name)
         settings = body.get("providerSettings") or {}
-        tier = settings.get("instanceSizeName")
-        if not tier:
-            raise ApiError(400, "MISSING_ATTRIBUTE", "The required attribute providerSettings.instanceSizeName "
-                                                     "was not specified.", parameters=["instanceSizeName"])
+        for key in ("providerName", "instanceSizeName"):
+            if not settings.get(key):
+                raise ApiError(400, "MISSING_ATTRIBUTE", f"The required attribute providerSettings.{key} was not "
+                                                         "specified.", parameters=[f"providerSettings.{key}"])
+        bounds = (settings.get("autoScaling") or {}).get("compute") or {}
+        flags = (body.get("autoScaling") or {}).get("compute") or {}
+        compute = {**{k: bounds[k] for k in ("minInstanceSize", "maxInstanceSize") if k in bounds},
+                   **{k: flags[k] for k in ("enabled", "scaleDownEnabled") if k in flags}}
+        return {"name": str(body["name"]), "tier": settings["instanceSizeName"], "provider": settings["providerName"],
+                "region": settings.get("regionName"), "compute": compute}
+
+    def tenant_upgrade(self, request: Request) -> Response:
+        wanted = self.upgrade_request(request.json())
+        # Under the lab's lock: of two upgrades sent at once, the second finds a dedicated cluster.
         with self.lab.lock:
-            updated = self.lab.tenant_upgrade(cluster, tier, settings.get("providerName", "AWS"))
+            updated = self.lab.tenant_upgrade(self.lab.cluster(request.params["groupId"], wanted["name"]), wanted)
         return Response(200, self.render_cluster(updated, "2023-01-01"))
 
     # ---- snapshots --------------------------------------------------------------------------

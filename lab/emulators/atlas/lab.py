@@ -34,6 +34,18 @@ DEFAULT_KNOBS: dict[str, float] = {
 }
 TIERS = ("M0", "M2", "M5", "M10", "M20", "M30", "M40", "M50", "M60", "M80", "M140", "M200", "M300")
 TENANT_TIERS = frozenset({"M0", "M2", "M5"})
+# The providers a tenant upgrade may move a cluster to (a dedicated tier is never TENANT).
+DEDICATED_PROVIDERS = frozenset({"AWS", "AZURE", "GCP"})
+
+
+def checked_compute(compute: dict[str, Any], tier: str) -> dict[str, Any]:
+    """Compute auto-scaling as asked, refused when enabled with bounds that are not tiers or are reversed."""
+    if compute.get("enabled"):
+        low, high = compute.get("minInstanceSize", tier), compute.get("maxInstanceSize", tier)
+        if low not in TIERS or high not in TIERS or TIERS.index(low) > TIERS.index(high):
+            raise ApiError(400, "INVALID_AUTOSCALING_BOUNDS",
+                           "Compute auto-scaling minInstanceSize must not be larger than maxInstanceSize.")
+    return compute
 
 
 def iso(ts: float) -> str:
@@ -229,13 +241,7 @@ class Lab:
         if new_tier in TENANT_TIERS and new_tier != tier:
             raise ApiError(400, "CANNOT_DOWNGRADE_TO_TENANT", "A dedicated cluster cannot become a shared-tier one.")
         if compute:
-            merged = {**cluster["compute"], **compute}
-            if merged.get("enabled"):
-                low, high = merged.get("minInstanceSize", new_tier), merged.get("maxInstanceSize", new_tier)
-                if low not in TIERS or high not in TIERS or TIERS.index(low) > TIERS.index(high):
-                    raise ApiError(400, "INVALID_AUTOSCALING_BOUNDS",
-                                   "Compute auto-scaling minInstanceSize must not be larger than maxInstanceSize.")
-            compute = merged
+            compute = checked_compute({**cluster["compute"], **compute}, new_tier)
         updated = dict(cluster)
         updated["instanceSize"] = new_tier
         if compute is not None:
@@ -252,12 +258,26 @@ class Lab:
             updated["_idleAt"] = time.time() + self.knobs["cluster_update_seconds"]
         return self.save_cluster(updated)
 
-    def tenant_upgrade(self, cluster: dict[str, Any], tier: str, provider: str) -> dict[str, Any]:
+    def tenant_upgrade(self, cluster: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+        """A shared-tier cluster becomes a dedicated one (UPDATING, then IDLE); its server and documents stay.
+
+        Once started, the cluster reports its dedicated tier: a second upgrade, while the first
+        runs or after it, finds no shared-tier cluster to upgrade.
+        """
+        tier, provider = wanted["tier"], wanted["provider"]
         if cluster["instanceSize"] not in TENANT_TIERS:
-            raise ApiError(400, "CLUSTER_NOT_TENANT", f"Cluster {cluster['name']} is not a shared-tier cluster.")
+            raise ApiError(400, "CLUSTER_NOT_TENANT", f"Cluster {cluster['name']} is not a shared-tier cluster; "
+                                                      "only a shared-tier cluster can be upgraded.",
+                           parameters=[cluster["name"]])
+        if provider not in DEDICATED_PROVIDERS:
+            raise ApiError(400, "INVALID_ENUM_VALUE", f"An invalid enumeration value {provider} was specified.",
+                           parameters=[provider, "providerName"])
         if tier in TENANT_TIERS or tier not in TIERS:
-            raise ApiError(400, "INVALID_TENANT_UPGRADE_TIER", f"Cannot upgrade to {tier}.", parameters=[tier])
+            raise ApiError(400, "INVALID_ENUM_VALUE", f"An invalid enumeration value {tier} was specified.",
+                           parameters=[tier, "instanceSizeName"])
+        compute = checked_compute({**cluster["compute"], **wanted["compute"]}, tier)
         updated = dict(cluster, instanceSize=tier, providerName=provider, diskSizeGB=10.0, diskAutoScaling=True,
+                       regionName=wanted["region"] or cluster["regionName"], compute=compute,
                        stateName="UPDATING", _idleAt=time.time() + self.knobs["cluster_update_seconds"])
         updated["_schedule"] = dict(cluster["_schedule"], policies=[{"id": new_id(),
                                                                      "policyItems": default_policy_items(tier)}])

@@ -156,6 +156,14 @@ class AtlasClient:
         # Absolute values: sending them again changes nothing more.
         return self.call("PATCH", self._path("clusters", name), V2024, changes, idempotent=True)
 
+    def upgrade_tenant_cluster(self, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Start the tenant upgrade of a free or shared-tier cluster (answered with the 2023-01-01 cluster).
+
+        Not repeated on a lost answer by itself: the upgrade may have started, and a second one
+        would be refused; the caller looks for it first (``create_or_attach``).
+        """
+        return self.call("POST", self._path("clusters", "tenantUpgrade"), V2023, body)
+
     # -- cloud backup snapshots -----------------------------------------------------------
 
     def snapshots(self, cluster: str) -> list[dict[str, t.Any]]:

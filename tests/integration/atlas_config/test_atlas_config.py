@@ -5,7 +5,8 @@ one empty M10 cluster and the seed's M0 micmap-cluster; no lab lock) and a gener
 three apps: one that declares both, one that declares neither, one on the M0. Check mode writes
 nothing, the apply sets the project's access list and the cluster's schedule, a re-run writes
 nothing, and 0.0.0.0/0 is refused unless allowed. playbooks/scale.yml -e atlas_instance_size
-changes the tier and waits for IDLE (the atlas role's scale entry point); an M0 is refused."""
+changes the tier and waits for IDLE (the atlas role's scale entry point); an M0 is refused unless
+-e atlas_tenant_upgrade=true, which upgrades it once."""
 
 from __future__ import annotations
 
@@ -166,5 +167,31 @@ def test_scale_of_an_m0_fails_saying_what_atlas_requires(instance: fleet_atlas.I
     seq = instance.last_seq()
     done, published = run_config(inventory, "m0-app", "-e", "atlas_instance_size=M10", playbook="scale.yml")
     assert done.returncode != 0 and published["failed"] is True
-    assert "tenant upgrade" in published["message"]
+    assert "tenant upgrade" in published["message"] and "-e atlas_tenant_upgrade=true" in published["message"]
+    assert fleet_atlas.writes(instance.requests_since(seq)) == 0
+
+
+def test_scale_upgrades_an_m0_when_asked_to(instance: fleet_atlas.Instance, inventory: Path) -> None:
+    """-e atlas_tenant_upgrade=true: one tenant upgrade with the auto-scaling bounds, waited for until IDLE."""
+    instance.admin("POST", "knobs", {"cluster_update_seconds": 1.0})
+    options = ("-e", "atlas_instance_size=M10", "-e", "atlas_tenant_upgrade=true", "-e", "atlas_autoscaling_min=M10",
+               "-e", "atlas_autoscaling_max=M30", "-e", "atlas_poll_interval=0.25")
+    seq = instance.last_seq()
+    checked, predicted = run_config(inventory, "m0-app", *options, "--check", playbook="scale.yml")
+    assert checked.returncode == 0 and predicted["changed"] is True, checked.stdout[-3000:]
+    assert fleet_atlas.writes(instance.requests_since(seq)) == 0
+    assert cluster(instance, "micmap-cluster")["instanceSize"] == "M0"
+    done, published = run_config(inventory, "m0-app", *options, playbook="scale.yml")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert cluster(instance, "micmap-cluster") == {**cluster(instance, "micmap-cluster"), "stateName": "IDLE",
+                                                   "instanceSize": "M10"}
+    result = published["details"]["stores"]["main"]
+    assert published["changed"] is True and result["tenant_upgrade"] is True and result["state_name"] == "IDLE"
+    assert result["autoscaling"] == {"enabled": True, "scale_down_enabled": True, "min_instance_size": "M10",
+                                     "max_instance_size": "M30"}
+    upgrades = [r for r in instance.requests_since(seq) if r["path"].endswith("/clusters/tenantUpgrade")]
+    assert [r["method"] for r in upgrades] == ["POST"] and fleet_atlas.writes(instance.requests_since(seq)) == 1
+    seq = instance.last_seq()
+    again = run_config(inventory, "m0-app", *options, playbook="scale.yml")
+    assert again[0].returncode == 0 and again[1]["changed"] is False
     assert fleet_atlas.writes(instance.requests_since(seq)) == 0

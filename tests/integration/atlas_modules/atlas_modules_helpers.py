@@ -24,7 +24,7 @@ import atlas_lab_helpers  # noqa: E402  the emulator tests' starter and spec hel
 PORTS = {"ATLAS_EMU_API_PORT": os.environ.get("ATLAS_MODULES_API_PORT", "18330"),
          "ATLAS_EMU_MICMAP_PORT": os.environ.get("ATLAS_MODULES_MICMAP_PORT", "18331"),
          "ATLAS_EMU_FIXZIT_PORT": os.environ.get("ATLAS_MODULES_FIXZIT_PORT", "18332")}
-LAB_DIR = REPO / ".lab" / "tests-atlas-modules"
+LAB_DIR = Path(os.environ.get("ATLAS_MODULES_LAB_DIR") or REPO / ".lab" / "tests-atlas-modules")
 API = f"http://127.0.0.1:{PORTS['ATLAS_EMU_API_PORT']}"
 MICMAP_PORT = int(PORTS["ATLAS_EMU_MICMAP_PORT"])
 FIXZIT_PORT = int(PORTS["ATLAS_EMU_FIXZIT_PORT"])

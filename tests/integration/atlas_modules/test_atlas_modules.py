@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.appops.runbooks.tests.integration.playbooks import Playbooks
 from ansible_collections.appops.runbooks.tests.integration.atlas_modules.atlas_modules_helpers import (
-    API, FIXZIT_PORT, GROUP, LAB_DIR, MICMAP_PORT, PORTS, Lab, admin, api, atlas, start_instance)
+    API, DIGEST_DEFAULTS, FIXZIT_PORT, GROUP, LAB_DIR, MICMAP_PORT, PORTS, Lab, admin, api, atlas, start_instance)
 
 pytestmark = pytest.mark.integration
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
@@ -98,6 +98,72 @@ def test_cluster_tier_and_autoscaling(lab: Lab, playbooks: t.Any) -> None:
     patches = [r for r in writes(lab) if r["method"] == "PATCH"]
     assert [r["path"].rsplit("/", 1)[1] for r in patches] == ["fixzit-cluster"], "one PATCH, none for M0"
     assert admin("GET", "health")["clusters"]["micmap-cluster"]["instanceSize"] == "M0"
+
+
+MICMAP_DOCUMENTS = {"mics": 60, "venues": 12}
+UPGRADE = {"cluster": "micmap-cluster", "instance_size": "M10", "tenant_upgrade": True,
+           "autoscaling": {"enabled": True, "scale_down_enabled": True, "min_instance_size": "M10",
+                           "max_instance_size": "M30"}}
+
+
+def tenant_upgrades(lab: Lab) -> list[dict[str, t.Any]]:
+    return [r for r in writes(lab) if r["path"].endswith("/clusters/tenantUpgrade")]
+
+
+def test_tenant_upgrade_is_opt_in_and_keeps_the_documents(lab: Lab, playbooks: t.Any) -> None:
+    assert counts(MICMAP_PORT, "micmap") == MICMAP_DOCUMENTS
+    refused = playbooks.run([dict(module("atlas_cluster", cluster="micmap-cluster", instance_size="M10"),
+                                  ignore_errors=True)])
+    assert refused.last["failed"] and "tenant_upgrade: true" in refused.last["msg"], refused.stdout
+    assert writes(lab) == [], "without the opt-in nothing is sent"
+    run = playbooks.run(cycle(lab, module("atlas_cluster", **UPGRADE, **FAST)))
+    check, applied, again_check, again = assert_cycle(run)
+    assert check["tenant_upgrade"] and applied["tenant_upgrade"]
+    assert not again_check["tenant_upgrade"] and not again["tenant_upgrade"]
+    assert check["diff"] == applied["diff"] == {
+        "before": {"instance_size": "M0", "tenant": True, "autoscaling": dict.fromkeys(UPGRADE["autoscaling"])},
+        "after": {"instance_size": "M10", "tenant": False, "autoscaling": UPGRADE["autoscaling"]}}
+    assert applied["cluster"]["state_name"] == "IDLE" and not applied["cluster"]["tenant"]
+    cluster = api("GET", "clusters/micmap-cluster", version="2024-08-05").json()
+    region = cluster["replicationSpecs"][0]["regionConfigs"][0]
+    assert cluster["stateName"] == "IDLE" and region["providerName"] == "AWS"
+    assert region["electableSpecs"]["instanceSize"] == "M10"
+    assert region["autoScaling"]["compute"] == {"enabled": True, "scaleDownEnabled": True,
+                                                "minInstanceSize": "M10", "maxInstanceSize": "M30"}
+    assert len(tenant_upgrades(lab)) == 1 and [r for r in writes(lab) if r["method"] == "PATCH"] == []
+    assert counts(MICMAP_PORT, "micmap") == MICMAP_DOCUMENTS, "the upgraded cluster keeps its documents"
+
+
+def test_a_re_run_during_the_tenant_upgrade_waits_for_it(lab: Lab, tmp_path: t.Any) -> None:
+    """The second run (a service account, told apart in the request log) reads the cluster while the
+    first run's upgrade is under way, waits for it and starts none of its own."""
+    admin("POST", "knobs", {"cluster_update_seconds": 12})
+    digest_run = Playbooks(tmp_path / "first", DIGEST_DEFAULTS)
+    without_keys = {k: v for k, v in DIGEST_DEFAULTS["group/appops.runbooks.atlas"].items() if not k.endswith("_key")}
+    oauth_run = Playbooks(tmp_path / "second", {"group/appops.runbooks.atlas": without_keys})
+    for runner in (digest_run, oauth_run):
+        runner.workdir.mkdir()
+    task = [module("atlas_cluster", **UPGRADE, **FAST)]
+    first: dict[str, t.Any] = {}
+    thread = threading.Thread(target=lambda: first.update(run=digest_run.run(task)))
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not tenant_upgrades(lab) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    upgrading = [c for c in lab.state()["cluster"] if c["name"] == "micmap-cluster"][0]
+    assert upgrading["stateName"] == "UPDATING", "the first run started the upgrade"
+    oauth = {"MONGODB_ATLAS_CLIENT_ID": atlas.CLIENT_ID, "MONGODB_ATLAS_CLIENT_SECRET": atlas.CLIENT_SECRET}
+    attached = oauth_run.run(task, env=oauth)
+    thread.join(timeout=180)
+    assert first["run"].rc == 0 and first["run"].last["changed"] and first["run"].last["tenant_upgrade"]
+    assert attached.rc == 0, attached.stdout
+    assert not attached.last["changed"] and not attached.last["tenant_upgrade"]
+    assert attached.last["cluster"]["state_name"] == "IDLE" and attached.last["cluster"]["instance_size"] == "M10"
+    reads = [r for r in lab.requests("GET", "/clusters/micmap-cluster")
+             if r["principal"] == f"serviceaccount:{atlas.CLIENT_ID}"]
+    assert reads and reads[0]["ts"] < upgrading["_idleAt"], "the second run read the cluster during the upgrade"
+    assert len(tenant_upgrades(lab)) == 1, "one tenant upgrade for both runs"
+    assert counts(MICMAP_PORT, "micmap") == MICMAP_DOCUMENTS
 
 
 # ---- atlas_snapshot ---------------------------------------------------------------------------
