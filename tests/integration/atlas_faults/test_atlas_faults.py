@@ -94,7 +94,11 @@ def test_api_gone_mid_wait_fails_naming_the_job_and_the_safety_snapshot(
         # Retries give up after about a second: the outage outlasts them.
         first = in_background(runs, "first", lambda: restore(state_dir, relay.url, atlas_api_retries=1,
                                                              atlas_api_retry_max_wait=1))
-        job = wait_for(lambda: next(iter(restore_jobs(atlas_instance)), None), "restore job of the run")
+        # Lock, maintenance and the safety snapshot come first: slow on a busy machine, so the wait
+        # ends on the job or on the run ending without one, not on a guess of how long they take.
+        job = wait_for(lambda: next(iter(restore_jobs(atlas_instance)), None) or not first.is_alive(),
+                       "restore job of the run", timeout=600)
+        assert isinstance(job, dict), f"the run ended before it started a restore job: {runs['first'].raw[-4000:]}"
         relay.broken.set()
         first.join(300)
     failed = runs["first"]
