@@ -15,7 +15,7 @@ description:
   - Reads the cluster first and sends a change only for what differs; a cluster that already has the
     desired size and bounds is left alone (when it is still C(UPDATING) from an earlier change, the module
     waits for it).
-  - A free or shared-tier cluster (C(M0), C(M2), C(M5)) cannot be resized in place on Atlas: Atlas moves it
+  - A free or shared-tier cluster (C(M0), C(M2), C(M5)) cannot be resized in place on Atlas; Atlas moves it
     to a dedicated tier only through its tenant upgrade, which cannot be undone and is billed as a dedicated
     cluster. With O(tenant_upgrade=true), asking such a cluster for a dedicated O(instance_size) starts that
     upgrade (one request, with the O(autoscaling) bounds in it) and waits until the cluster is C(IDLE); its
