@@ -70,6 +70,10 @@ class ControllerAction(ActionBase):
     def runs_on_controller(self) -> bool:
         return getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS and self.can_run_here()
 
+    def becomes(self) -> bool:
+        """Whether the task runs as another user: files it touches are then that user's, so the module runs."""
+        return bool(self._play_context.become)
+
     @property
     def check_mode(self) -> bool:
         return bool(self._task.check_mode)

@@ -21,8 +21,9 @@ class StateAction(ControllerAction):
     """A state module's logic on the controller; subclasses give the subject and the work on the backend."""
 
     def can_run_here(self) -> bool:
-        # Without psycopg2 in the controller's Python the module runs (and says what is missing).
-        return psycopg2 is not None
+        # Without psycopg2 in the controller's Python the module runs (and says what is missing);
+        # so it does with become, as the local backend's files are the other user's.
+        return psycopg2 is not None and not self.becomes()
 
     def subject(self, params: t.Mapping[str, t.Any]) -> str:
         """What a failure message names, e.g. "lock of micmap-api"."""
