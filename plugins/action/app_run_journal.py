@@ -5,22 +5,13 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from ansible_collections.appops.runbooks.plugins.module_utils._state import StateBackend
-from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_ARGUMENT_SPEC,
-                                                                                      JOURNAL_REQUIRED_IF,
-                                                                                      journal_subject, record_run)
+from ansible_collections.appops.runbooks.plugins.module_utils._state import _journal as logic
 from ansible_collections.appops.runbooks.plugins.plugin_utils._state_action import StateAction
 
 
 class ActionModule(StateAction):
     module_name = "appops.runbooks.app_run_journal"
-    argument_spec = JOURNAL_ARGUMENT_SPEC
-    required_if = JOURNAL_REQUIRED_IF
-
-    def subject(self, params: t.Mapping[str, t.Any]) -> str:
-        return journal_subject(params)
-
-    def on_backend(self, params: dict[str, t.Any], backend: StateBackend) -> dict[str, t.Any]:
-        return record_run(params, self.check_mode, backend)
+    argument_spec = logic.JOURNAL_ARGUMENT_SPEC
+    required_if = logic.JOURNAL_REQUIRED_IF
+    subject = staticmethod(logic.journal_subject)
+    logic = staticmethod(logic.record_run)

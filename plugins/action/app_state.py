@@ -5,22 +5,13 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from ansible_collections.appops.runbooks.plugins.module_utils._state import StateBackend
-from ansible_collections.appops.runbooks.plugins.module_utils._state._documents import (DOCUMENT_ARGUMENT_SPEC,
-                                                                                        DOCUMENT_REQUIRED_IF,
-                                                                                        document_subject, ensure)
+from ansible_collections.appops.runbooks.plugins.module_utils._state import _documents as logic
 from ansible_collections.appops.runbooks.plugins.plugin_utils._state_action import StateAction
 
 
 class ActionModule(StateAction):
     module_name = "appops.runbooks.app_state"
-    argument_spec = DOCUMENT_ARGUMENT_SPEC
-    required_if = DOCUMENT_REQUIRED_IF
-
-    def subject(self, params: t.Mapping[str, t.Any]) -> str:
-        return document_subject(params)
-
-    def on_backend(self, params: dict[str, t.Any], backend: StateBackend) -> dict[str, t.Any]:
-        return ensure(params, self.check_mode, backend)
+    argument_spec = logic.DOCUMENT_ARGUMENT_SPEC
+    required_if = logic.DOCUMENT_REQUIRED_IF
+    subject = staticmethod(logic.document_subject)
+    logic = staticmethod(logic.ensure)

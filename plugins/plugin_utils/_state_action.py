@@ -18,23 +18,24 @@ from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action
 
 
 class StateAction(ControllerAction):
-    """A state module's logic on the controller; subclasses give the subject and the work on the backend."""
+    """A state module's logic on the controller; subclasses name the module, its subject and its logic."""
+
+    #: What a failure message names, e.g. "lock of micmap-api", from the params.
+    subject: t.ClassVar[t.Callable[[t.Mapping[str, t.Any]], str]]
+    #: The module's logic: (params, check_mode, backend) -> its result.
+    logic: t.ClassVar[t.Callable[[dict[str, t.Any], bool, StateBackend], dict[str, t.Any]]]
 
     def can_run_here(self) -> bool:
         # Without psycopg2 in the controller's Python the module runs (and says what is missing);
         # so it does with become, as the local backend's files are the other user's.
         return psycopg2 is not None and not self.becomes()
 
-    def subject(self, params: t.Mapping[str, t.Any]) -> str:
-        """What a failure message names, e.g. "lock of micmap-api"."""
-        raise NotImplementedError
-
     def on_backend(self, params: dict[str, t.Any], backend: StateBackend) -> dict[str, t.Any]:
-        raise NotImplementedError
+        return type(self).logic(params, self.check_mode, backend)
 
     def lock_path(self, params: t.Mapping[str, t.Any]) -> str | None:
         return None
 
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        return result_with_backend(params, self.subject(params), lambda backend: self.on_backend(params, backend),
-                                   lock_path=self.lock_path(params))
+        return result_with_backend(params, type(self).subject(params),
+                                   lambda backend: self.on_backend(params, backend), lock_path=self.lock_path(params))
