@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.appops.runbooks.plugins.module_utils._state import _journal as logic
+from ansible_collections.appops.runbooks.plugins.module_utils._state import _journal as module_logic
 from ansible_collections.appops.runbooks.plugins.plugin_utils._state_action import StateAction
 
 
 class ActionModule(StateAction):
     module_name = "appops.runbooks.app_run_journal"
-    argument_spec = logic.JOURNAL_ARGUMENT_SPEC
-    required_if = logic.JOURNAL_REQUIRED_IF
-    subject = staticmethod(logic.journal_subject)
-    logic = staticmethod(logic.record_run)
+    argument_spec = module_logic.JOURNAL_ARGUMENT_SPEC
+    required_if = module_logic.JOURNAL_REQUIRED_IF
+    subject = staticmethod(module_logic.journal_subject)
+    logic = staticmethod(module_logic.record_run)

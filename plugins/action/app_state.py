@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.appops.runbooks.plugins.module_utils._state import _documents as logic
+from ansible_collections.appops.runbooks.plugins.module_utils._state import _documents as module_logic
 from ansible_collections.appops.runbooks.plugins.plugin_utils._state_action import StateAction
 
 
 class ActionModule(StateAction):
     module_name = "appops.runbooks.app_state"
-    argument_spec = logic.DOCUMENT_ARGUMENT_SPEC
-    required_if = logic.DOCUMENT_REQUIRED_IF
-    subject = staticmethod(logic.document_subject)
-    logic = staticmethod(logic.ensure)
+    argument_spec = module_logic.DOCUMENT_ARGUMENT_SPEC
+    required_if = module_logic.DOCUMENT_REQUIRED_IF
+    subject = staticmethod(module_logic.document_subject)
+    logic = staticmethod(module_logic.ensure)
