@@ -13,10 +13,7 @@ import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._fleet import FleetOutcome, FleetRunner
 from ansible_collections.appops.runbooks.plugins.module_utils._http import HAS_REQUESTS, ApiError
-from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action import (  # noqa: F401 - re-exported
-    ControllerAction,
-    with_environment_fallbacks,
-)
+from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action import ControllerAction
 
 
 class FleetAction(ControllerAction):
