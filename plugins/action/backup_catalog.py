@@ -18,10 +18,7 @@ from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action
 class ActionModule(ControllerAction):
     module_name = "appops.runbooks.backup_catalog"
     argument_spec = CATALOG_ARGUMENT_SPEC
-
-    def can_run_here(self) -> bool:
-        # With become the catalog's files are another user's to write: the module runs.
-        return not self.becomes()
+    touches_files = True
 
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
         # The module's warnings (a retention that failed) are the action's, shown as the module's would be.

@@ -19,10 +19,7 @@ from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action
 class ActionModule(ControllerAction):
     module_name = "appops.runbooks.backup_catalog_info"
     argument_spec = CATALOG_INFO_ARGUMENT_SPEC
-
-    def can_run_here(self) -> bool:
-        # With become the catalog's files are another user's to read: the module runs.
-        return not self.becomes()
+    touches_files = True
 
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
         return catalog_info(params)

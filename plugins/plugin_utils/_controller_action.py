@@ -56,6 +56,9 @@ class ControllerAction(ActionBase):
     argument_spec: t.ClassVar[dict[str, dict[str, t.Any]]]
     #: The module's required_if rules, as AnsibleModule takes them.
     required_if: t.ClassVar[t.Sequence[t.Sequence[t.Any]]] = ()
+    #: Whether the logic reads or writes files of the host: with become they are another user's,
+    #: so the module runs (as that user) instead.
+    touches_files: t.ClassVar[bool] = False
 
     TRANSFERS_FILES = False
 
@@ -68,11 +71,9 @@ class ControllerAction(ActionBase):
         return True
 
     def runs_on_controller(self) -> bool:
-        return getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS and self.can_run_here()
-
-    def becomes(self) -> bool:
-        """Whether the task runs as another user: files it touches are then that user's, so the module runs."""
-        return bool(self._play_context.become)
+        if getattr(self._connection, "transport", None) not in LOCAL_TRANSPORTS:
+            return False
+        return not (self.touches_files and self._play_context.become) and self.can_run_here()
 
     @property
     def check_mode(self) -> bool:

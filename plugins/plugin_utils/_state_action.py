@@ -25,10 +25,12 @@ class StateAction(ControllerAction):
     #: The module's logic: (params, check_mode, backend) -> its result.
     logic: t.ClassVar[t.Callable[[dict[str, t.Any], bool, StateBackend], dict[str, t.Any]]]
 
+    # The local backend's state directory and lock file.
+    touches_files = True
+
     def can_run_here(self) -> bool:
-        # Without psycopg2 in the controller's Python the module runs (and says what is missing);
-        # so it does with become, as the local backend's files are the other user's.
-        return psycopg2 is not None and not self.becomes()
+        # Without psycopg2 in the controller's Python the module runs (and says what is missing).
+        return psycopg2 is not None
 
     def on_backend(self, params: dict[str, t.Any], backend: StateBackend) -> dict[str, t.Any]:
         return type(self).logic(params, self.check_mode, backend)
