@@ -71,7 +71,8 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     ("emulators/test_atlas_", "atlas-test-emulator"),
     ("emulators/test_mongo_tools.py", "atlas-test-emulator"),
     # The Supabase emulator tests' own instance (18410) and its own PostgreSQL cluster (18411),
-    # started and stopped by their session fixture; the supabase store's procedure tests use it too.
+    # started and stopped by their session fixture; the supabase store's procedure tests use it too
+    # (SUPABASE_TESTS_API_PORT / _PG_PORT / _HEALTH_PORT / _LAB_DIR move it, supabase_lab_helpers.py).
     ("emulators/test_supabase_", "supabase-test-emulator"),
     ("integration/supabase/", "supabase-test-emulator"),
     # The emulator tests' own instance (18110), started and stopped by their session fixture.

@@ -140,92 +140,18 @@ held_by_other:
   type: dict
 """
 
-import getpass
-import os
-import socket
-import typing as t
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.appops.runbooks.plugins.module_utils import _lock
-from ansible_collections.appops.runbooks.plugins.module_utils._state import (STATE_ARGUMENT_SPEC, StateBackend,
-                                                                             exit_with_backend)
-
-
-def default_holder() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
-
-
-def check_acquire(module: AnsibleModule, backend: StateBackend, token: str) -> dict[str, t.Any]:
-    """What acquiring would do, judged the same way, with nothing written."""
-    params = module.params
-    current = backend.read_lock(params["app"])
-    mine = bool(current) and current.get("token") == token
-    reason = None
-    if current and not mine:
-        reason = _lock.takeover_reason(current, _lock.utc_now(), params["max_age"])
-        if reason is None:
-            module.fail_json(msg=_lock.describe(params["app"], current), lock=current)
-    return {"changed": not mine, "token": token, "lock": current or {}, "reentrant": mine,
-            "taken_over_from": current if reason else None, "stale_taken_over": current if reason else None,
-            "taken_over_reason": reason}
-
-
-def run_acquire(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
-    params = module.params
-    token = params["token"] or _lock.new_token()
-    if module.check_mode:
-        return check_acquire(module, backend, token)
-    holder = params["holder"] or default_holder()
-    try:
-        result = backend.acquire(params["app"], params["procedure"], holder, token, params["max_age"],
-                                 controller=params["controller"])
-    except _lock.LockHeld as held:
-        module.fail_json(msg=f"{held}; refusing to run {params['procedure']} while it is held (the lock is "
-                             f"taken over by itself once that run's controller process is gone or its lease "
-                             f"ends; to take it over now, max_age=0, in the playbooks -e common_lock_max_age=0)",
-                         lock=held.holder)
-    result["token"] = token
-    previous = result["taken_over_from"]
-    if previous:
-        module.warn(f"Took over a stale lock on {params['app']} because {result['taken_over_reason']}: "
-                    f"{_lock.describe(params['app'], previous)}, run token {previous.get('token')}")
-    return result
-
-
-def run_release(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
-    params = module.params
-    if module.check_mode:
-        current = backend.read_lock(params["app"])
-        mine = bool(current) and (params["force"] or current.get("token") == params["token"])
-        return {"changed": mine, "lock": current or {}, "held_by_other": None if mine else current}
-    result = backend.release(params["app"], params["token"] or "", params["force"])
-    return {"changed": result["changed"], "lock": result["released"] or {}, "held_by_other": result["held_by_other"]}
+from ansible_collections.appops.runbooks.plugins.module_utils._state import exit_with_backend
+from ansible_collections.appops.runbooks.plugins.module_utils._state._lock_run import (LOCK_ARGUMENT_SPEC,
+                                                                                       LOCK_REQUIRED_IF,
+                                                                                       lock_subject, run_lock)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            STATE_ARGUMENT_SPEC,
-            path=dict(type="path"),
-            app=dict(type="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            procedure=dict(type="str", default="unknown"),
-            holder=dict(type="str"),
-            controller=dict(type="dict"),
-            token=dict(type="str", no_log=False),
-            max_age=dict(type="int", default=7200),
-            force=dict(type="bool", default=False),
-        ),
-        required_if=[("backend", "local", ("path", "state_dir"), True)],
-        supports_check_mode=True,
-    )
-    run = run_acquire if module.params["state"] == "present" else run_release
-    exit_with_backend(module, f"lock of {module.params['app']}", lambda backend: run(module, backend),
+    module = AnsibleModule(argument_spec=LOCK_ARGUMENT_SPEC, required_if=LOCK_REQUIRED_IF, supports_check_mode=True)
+    exit_with_backend(module, lock_subject(module.params),
+                      lambda backend: run_lock(module.params, module.check_mode, backend, module.warn),
                       lock_path=module.params["path"])
 
 

@@ -97,74 +97,19 @@ run:
            "finished_at": null, "outcome": null}
 """
 
-import typing as t
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.appops.runbooks.plugins.module_utils._state import (JOURNAL_FIELDS, STATE_ARGUMENT_SPEC,
-                                                                             StateBackend, exit_with_backend)
-
-
-def predicted(before: dict[str, t.Any] | None, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The record as the action would leave it, without the times the backend sets."""
-    record = dict(before or {"token": params["token"], "app": params["app"], "step": "started", "details": {},
-                             "finished_at": None, "outcome": None})
-    if before is not None and params["action"] == "start":
-        return record
-    for key in JOURNAL_FIELDS:
-        if params.get(key) is not None:
-            record[key] = dict(record.get("details") or {}, **params[key]) if key == "details" else params[key]
-    if params["action"] == "finish":
-        record["outcome"] = params["outcome"]
-    return record
-
-
-def record_run(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
-    params = module.params
-    action, token = params["action"], params["token"]
-    if action == "read":
-        run = backend.journal_read(token) if token else backend.journal_latest_unfinished(params["app"],
-                                                                                          params["exclude_token"])
-        return {"changed": False, "run": run}
-    before = backend.journal_read(token)
-    if action != "start" and before is None:
-        module.fail_json(msg=f"no journal record of run {token} of {params['app']} to {action}")
-    after = predicted(before, params)
-    changed = after != before if before is not None else True
-    if changed and not module.check_mode:
-        fields = {key: params[key] for key in JOURNAL_FIELDS if params.get(key) is not None}
-        if action == "start":
-            after = backend.journal_start(params["app"], token, fields)
-        elif action == "step":
-            after = backend.journal_update(token, fields)
-        else:
-            after = backend.journal_finish(token, params["outcome"], fields)
-    result: dict[str, t.Any] = {"changed": changed, "run": after}
-    if changed:
-        result["diff"] = {"before": before or {}, "after": after}
-    return result
+from ansible_collections.appops.runbooks.plugins.module_utils._state import exit_with_backend
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_ARGUMENT_SPEC,
+                                                                                      JOURNAL_REQUIRED_IF,
+                                                                                      journal_subject, record_run)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            STATE_ARGUMENT_SPEC,
-            app=dict(type="str", required=True),
-            token=dict(type="str", no_log=False),
-            action=dict(type="str", choices=["start", "step", "finish", "read"], default="read"),
-            procedure=dict(type="str"),
-            step=dict(type="str"),
-            maintenance_before=dict(type="raw"),
-            safety_backup=dict(type="str"),
-            details=dict(type="dict"),
-            outcome=dict(type="str"),
-            exclude_token=dict(type="str", no_log=False),
-        ),
-        required_if=[("action", "start", ("token", "procedure")), ("action", "step", ("token",)),
-                     ("action", "finish", ("token", "outcome")), ("backend", "local", ("state_dir",))],
-        supports_check_mode=True,
-    )
-    exit_with_backend(module, f"run journal of {module.params['app']}", lambda backend: record_run(module, backend))
+    module = AnsibleModule(argument_spec=JOURNAL_ARGUMENT_SPEC, required_if=JOURNAL_REQUIRED_IF,
+                           supports_check_mode=True)
+    exit_with_backend(module, journal_subject(module.params),
+                      lambda backend: record_run(module.params, module.check_mode, backend))
 
 
 if __name__ == "__main__":

@@ -74,47 +74,19 @@ existed:
   type: bool
 """
 
-import typing as t
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.appops.runbooks.plugins.module_utils._state import (STATE_ARGUMENT_SPEC, StateBackend,
-                                                                             exit_with_backend)
-
-
-def ensure(module: AnsibleModule, backend: StateBackend) -> dict[str, t.Any]:
-    params = module.params
-    app, key, wanted_state = params["app"], params["key"], params["state"]
-    before = backend.get_document(app, key)
-    result: dict[str, t.Any] = {"changed": False, "value": before, "existed": before is not None}
-    if wanted_state == "query":
-        return result
-    after = params["value"] if wanted_state == "present" else None
-    if after == before:
-        return result
-    if not module.check_mode:
-        if wanted_state == "present":
-            backend.put_document(app, key, after)
-        else:
-            backend.delete_document(app, key)
-    result.update(changed=True, value=after, diff={"before": {key: before}, "after": {key: after}})
-    return result
+from ansible_collections.appops.runbooks.plugins.module_utils._state import exit_with_backend
+from ansible_collections.appops.runbooks.plugins.module_utils._state._documents import (DOCUMENT_ARGUMENT_SPEC,
+                                                                                        DOCUMENT_REQUIRED_IF,
+                                                                                        document_subject, ensure)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            STATE_ARGUMENT_SPEC,
-            app=dict(type="str", required=True),
-            key=dict(type="str", required=True, no_log=False),
-            state=dict(type="str", choices=["query", "present", "absent"], default="query"),
-            value=dict(type="raw"),
-        ),
-        required_if=[("state", "present", ("value",)), ("backend", "local", ("state_dir",))],
-        supports_check_mode=True,
-    )
-    exit_with_backend(module, f"state {module.params['key']} of {module.params['app']}",
-                      lambda backend: ensure(module, backend))
+    module = AnsibleModule(argument_spec=DOCUMENT_ARGUMENT_SPEC, required_if=DOCUMENT_REQUIRED_IF,
+                           supports_check_mode=True)
+    exit_with_backend(module, document_subject(module.params),
+                      lambda backend: ensure(module.params, module.check_mode, backend))
 
 
 if __name__ == "__main__":

@@ -81,38 +81,16 @@ backups:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+from ansible_collections.appops.runbooks.plugins.module_utils._backup_info import (CATALOG_INFO_ARGUMENT_SPEC,
+                                                                                   catalog_info)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            backup_id=dict(type="str", default="latest"),
-            include_safety=dict(type="bool", default=False),
-            verify=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    backups = [item["backup_id"] for item in _backup.list_backups(params["root"])]
-    try:
-        item = _backup.resolve(params["root"], params["backup_id"] or "latest", params["include_safety"])
-        if params["verify"]:
-            _backup.verify_or_raise(item)
-    except _backup.BackupCorrupt as error:
-        module.fail_json(msg=f"{error}; refusing to use it", problems=error.problems, backups=backups)
-    except _backup.CatalogError as error:
-        module.fail_json(msg=str(error), backups=backups)
-    module.exit_json(
-        changed=False,
-        backup_id=item["backup_id"],
-        path=item["path"],
-        manifest=item["manifest"],
-        age_seconds=_backup.age_seconds(item["created_at"]),
-        verified=params["verify"],
-        backups=backups,
-    )
+    module = AnsibleModule(argument_spec=CATALOG_INFO_ARGUMENT_SPEC, supports_check_mode=True)
+    result = catalog_info(module.params)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ from vercel_lab_helpers import load_spec, validate  # noqa: E402  the one OpenAP
 REPO = Path(__file__).resolve().parents[2]
 # Their own instance (API 18410, its own PostgreSQL cluster on 18411, state under
 # .lab/tests-supabase), so the lab's emulator on 18400 and these tests never reset each other.
-TEST_PORTS = {"SUPABASE_EMU_API_PORT": "18410", "HEROKU_EMU_PG_PORT": "18411"}
-TEST_LAB_DIR = REPO / ".lab" / "tests-supabase"
+# SUPABASE_TESTS_API_PORT, SUPABASE_TESTS_PG_PORT and SUPABASE_TESTS_LAB_DIR move that instance
+# (a second checkout's tests beside a full run that holds the default ports).
+TEST_PORTS = {"SUPABASE_EMU_API_PORT": os.environ.get("SUPABASE_TESTS_API_PORT", "18410"),
+              "HEROKU_EMU_PG_PORT": os.environ.get("SUPABASE_TESTS_PG_PORT", "18411")}
+TEST_LAB_DIR = Path(os.environ.get("SUPABASE_TESTS_LAB_DIR") or REPO / ".lab" / "tests-supabase")
 CLI_ENV = TEST_LAB_DIR / "cli.env"
 API = f"http://127.0.0.1:{TEST_PORTS['SUPABASE_EMU_API_PORT']}"
 REF = "mysetlistlabsupabase"

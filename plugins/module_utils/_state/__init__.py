@@ -120,18 +120,27 @@ def backend_from_params(params: t.Mapping[str, t.Any], lock_path: str | None = N
     return open_backend(params["backend"], params.get("dsn"), params.get("state_dir"), lock_path)
 
 
-def exit_with_backend(module: t.Any, what: str, work: t.Callable[[StateBackend], dict[str, t.Any]],
-                      lock_path: str | None = None) -> None:
-    """Open the backend of the module's options, run work with it, close it, exit with the result.
+def result_with_backend(params: t.Mapping[str, t.Any], what: str, work: t.Callable[[StateBackend], dict[str, t.Any]],
+                        lock_path: str | None = None) -> dict[str, t.Any]:
+    """Open the backend of the options in params, run work with it, close it; the result or a failure.
 
     `what` names the state in a failure message ("lock of micmap-api"); the DSN never appears.
+    Used by the modules (exit_with_backend) and by their controller-side action plugins alike.
     """
     try:
-        backend = backend_from_params(module.params, lock_path=lock_path)
+        backend = backend_from_params(params, lock_path=lock_path)
         try:
-            result = work(backend)
+            return work(backend)
         finally:
             backend.close()
     except (StateError, OSError) as error:
-        module.fail_json(msg=f"{what}: {error}")
+        return {"failed": True, "changed": False, "msg": f"{what}: {error}"}
+
+
+def exit_with_backend(module: t.Any, what: str, work: t.Callable[[StateBackend], dict[str, t.Any]],
+                      lock_path: str | None = None) -> None:
+    """result_with_backend for a module: exits with the result, or fails with its message."""
+    result = result_with_backend(module.params, what, work, lock_path=lock_path)
+    if result.get("failed"):
+        module.fail_json(**{key: value for key, value in result.items() if key != "failed"})
     module.exit_json(**result)

@@ -31,7 +31,8 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 APP = "mysetlist"
-HEALTH_PORT = 18419
+# SUPABASE_TESTS_HEALTH_PORT moves it, with the instance (supabase_lab_helpers.py).
+HEALTH_PORT = int(os.environ.get("SUPABASE_TESTS_HEALTH_PORT", "18419"))
 RTO_TARGET, RPO_TARGET = 1800, 21600  # the runbook's: RTO 30 min database, RPO 6 h user data
 
 
