@@ -203,6 +203,18 @@ def state_dsn() -> str:
     return os.environ.get("APPOPS_STATE_DSN") or (dsn_file.read_text(encoding="utf-8").strip() if dsn_file.exists() else "")
 
 
+def create_schema(schema: str) -> None:
+    """The group's schema in the lab's state database, made whether or not any run made the state tables yet
+    (state_query reads nothing before they exist; a group that starts first finds none)."""
+    connection = psycopg2.connect(state_dsn())
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        connection.close()
+
+
 def state_query(sql: str, args: tuple[t.Any, ...] = (), dsn: str = "") -> list[tuple[t.Any, ...]]:
     """Rows of the lab's state database (the lock rows and run journal of the Heroku apps), or of ``dsn``."""
     connection = psycopg2.connect(dsn or state_dsn())
@@ -245,7 +257,7 @@ def started(lab: HerokuLab) -> t.Iterator[HerokuLab]:
     """A group's own instance, up (lab-up.sh) with its state schema, for the session; then down."""
     lab_script("lab-up.sh", lab)
     assert healthy(lab.api, timeout=3), f"the Heroku emulator does not answer on {lab.api}"
-    state_query(f"CREATE SCHEMA IF NOT EXISTS {lab.schema}")
+    create_schema(lab.schema)
     yield lab
     lab_script("lab-down.sh", lab)
 
