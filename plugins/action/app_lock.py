@@ -22,7 +22,5 @@ class ActionModule(StateAction):
         return params["path"]
 
     def on_backend(self, params: dict[str, t.Any], backend: StateBackend) -> dict[str, t.Any]:
-        # The module's warning (a stale lock taken over) is the action's, shown as the module's would be.
-        warnings: list[str] = []
-        result = module_logic.run_lock(params, self.check_mode, backend, warnings.append)
-        return result | {"warnings": warnings} if warnings else result
+        # The module's warning (a stale lock taken over) is the action's.
+        return self.with_warnings(lambda warn: module_logic.run_lock(params, self.check_mode, backend, warn))

@@ -21,7 +21,5 @@ class ActionModule(ControllerAction):
     touches_files = True
 
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        # The module's warnings (a retention that failed) are the action's, shown as the module's would be.
-        warnings: list[str] = []
-        result = run_catalog(params, self.check_mode, warnings.append)
-        return result | {"warnings": warnings} if warnings else result
+        # The module's warnings (a retention that failed) are the action's.
+        return self.with_warnings(lambda warn: run_catalog(params, self.check_mode, warn))

@@ -99,6 +99,13 @@ class ControllerAction(ActionBase):
         return validation.validated_parameters, set(validation._no_log_values), error
 
     @staticmethod
+    def with_warnings(run: t.Callable[[t.Callable[[str], None]], dict[str, t.Any]]) -> dict[str, t.Any]:
+        """The result of ``run(warn)``, with what it warned shown as a module's warnings would be."""
+        warnings: list[str] = []
+        result = run(warnings.append)
+        return result | {"warnings": warnings} if warnings else result
+
+    @staticmethod
     def scrubbed(result: dict[str, t.Any], no_log_values: set[str]) -> dict[str, t.Any]:
         """The result with every no_log value (an API key, a DSN) masked, as AnsibleModule masks a module's."""
         return remove_values(result, no_log_values) if no_log_values else result
