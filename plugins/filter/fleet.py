@@ -16,6 +16,10 @@ description:
   - An app counts as changed when the fleet result names it in C(changed_apps). A backup fleet result names
     each app's backup in C(backup_ids) and its stores in C(stores) (both by app); the app's C(details) come from
     C(details) (by app), else they are the fleet's C(state).
+  - In a failed run whose fleet result has each app's own result (C(apps) as a mapping of name to result, as
+    C(heroku_app_fleet) returns it), only the apps whose result holds an C(error), or that have no result,
+    are failed, each with its own error; the others keep what they did. Without per-app results, or when no
+    app has an error of its own (a later step failed), every app is failed with O(message).
 options:
   _input:
     description: The app names to publish.
@@ -79,17 +83,36 @@ def fleet_outcomes(
     backup_ids = fleet.get("backup_ids") or {}
     stores = fleet.get("stores") or {}
     details = fleet.get("details") or {}
+    own = app_errors(apps, fleet, message.strip()) if failed else {}
     return {
         app: {
             "app": app, "procedure": procedure, "changed": app in changed,
             "backup_id": backup_ids.get(app) or "", "stores": list(stores.get(app) or []), "safety_backup": "",
             "rto_seconds": None, "rpo_seconds": None, "rto_met": None, "rpo_met": None,
             "health": "", "release": {}, "details": details.get(app, {"state": state}),
-            "failed": bool(failed), "failed_step": failed_step if failed else "",
-            "message": message.strip() if failed else "",
+            "failed": app in own, "failed_step": failed_step if app in own else "",
+            "message": own.get(app, ""),
         }
         for app in apps
     }
+
+
+def app_errors(apps: t.Iterable[str], fleet: t.Mapping[str, t.Any], message: str) -> dict[str, str]:
+    """What failed, by app, in a failed run: each app's own error when the fleet result has per-app
+    results (an app it has no result for was not reached, and gets the run's message), else the
+    run's message for every app, as when no app had an error of its own."""
+    per_app = fleet.get("apps")
+    if not isinstance(per_app, t.Mapping):
+        return {app: message for app in apps}
+    errors = {}
+    for app in apps:
+        result = per_app.get(app)
+        if not isinstance(result, t.Mapping):
+            errors[app] = message
+        elif result.get("error"):
+            errors[app] = str(result["error"])
+    # The apps all did their part, so a later step failed the run: it failed for every app.
+    return errors or {app: message for app in apps}
 
 
 class FilterModule:

@@ -87,6 +87,11 @@ failed_apps:
   returned: always
   type: list
   elements: str
+state:
+  description: The maintenance state asked for, C(on) or C(off); empty when O(maintenance) is not given.
+  returned: always
+  type: str
+  sample: "on"
 requests:
   description: Number of API requests made (retries included).
   returned: always

@@ -62,6 +62,11 @@ def converge_app(fleet: Fleet, app: str, wanted: bool | None, listed: t.Mapping[
     return {"changed": True, "before": before, "maintenance": bool(after.get("maintenance", wanted))}
 
 
+def maintenance_label(wanted: bool | None) -> str:
+    """The state as the maintenance playbook and its published outcomes name it ('' when only read)."""
+    return "" if wanted is None else ("on" if wanted else "off")
+
+
 def converge_maintenance(fleet: Fleet) -> FleetOutcome:
     """Every app of ``apps`` to ``maintenance``; a failed app does not stop the others."""
     apps = unique(fleet.params["apps"])
@@ -70,6 +75,7 @@ def converge_maintenance(fleet: Fleet) -> FleetOutcome:
     listed = listed_maintenance(fleet)
     action = guarded("Heroku app", lambda app: converge_app(fleet, app, wanted, listed))
     result = progress.result(handle_all(apps, action, workers_for(fleet.params["concurrency"], apps)), "apps")
+    result["state"] = maintenance_label(wanted)
     changed_apps = result["changed_apps"]
     return FleetOutcome(
         result=result,

@@ -103,10 +103,28 @@ def test_fleet_bad_state_fails_before_any_request(emulator: Emulator, fleet: Pat
     seq = emulator.last_seq()
     run = run_playbook("maintenance.yml", "all", {"state": "maybe"}, inventory=fleet, env=JSON_CALLBACK)
     assert run.rc != 0 and "maintenance needs state=on or state=off, got 'maybe'; nothing was done." in run.output
-    # Every app of the play has its outcome, failed, with the reason.
+    # No fleet run for a state it cannot set: every app of the play is refused by the one-app
+    # path's validation, and has its outcome, failed, with the reason.
+    assert not [task for play in json_report(run.raw)["plays"] for task in play["tasks"]
+                if task["task"]["name"].startswith("Switch maintenance of the fleet")]
     outcomes = published(run.raw)
     assert sorted(outcomes) == FLEET and all(outcome["failed"] and not outcome["changed"] for outcome in outcomes.values())
-    assert {outcome["message"] for outcome in outcomes.values()} == {
-        "maintenance needs state=on or state=off, got 'maybe'; nothing was done."}
+    assert {name: outcome["message"] for name, outcome in outcomes.items()} == {
+        name: f"{name}: maintenance needs state=on or state=off, got 'maybe'; nothing was done." for name in FLEET}
     assert [r for r in emulator.requests_since(seq) if "/fleet-test-" in r["path"]] == []
     assert not any(maintenance(emulator).values())
+
+
+def test_a_fleet_with_an_app_that_fails_publishes_which_one(emulator: Emulator, fleet: Path):
+    """One app of the fleet is gone from the account: the others are switched, the run fails, and its
+    outcomes say which app failed and why, not that every app did."""
+    gone = FLEET[3]
+    requests.delete(f"{API}/__lab/apps/{gone}", timeout=10).raise_for_status()
+    run = run_playbook("maintenance.yml", "all", {"state": "on"}, inventory=fleet, env=JSON_CALLBACK)
+    assert run.rc != 0 and f"1 of 12 Heroku apps failed ({gone})" in run.output
+    outcomes = published(run.raw)
+    assert sorted(outcomes) == FLEET
+    assert [name for name, outcome in outcomes.items() if outcome["failed"]] == [gone]
+    assert "HTTP 404" in outcomes[gone]["message"] and not outcomes[gone]["changed"]
+    assert all(outcomes[name]["changed"] and outcomes[name]["message"] == "" for name in FLEET if name != gone)
+    assert all(emulator.state(name)["maintenance"] for name in FLEET if name != gone)

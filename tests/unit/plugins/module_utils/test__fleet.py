@@ -42,3 +42,20 @@ def test_backup_fleet_outcomes_name_each_apps_backup():
     assert outcomes["b"]["changed"] is False and outcomes["b"]["details"] == {"fresh": True}
     # A maintenance fleet result has none of these: its outcomes are as before.
     assert fleet_outcomes(["a"], {"state": "on", "changed_apps": ["a"]})["a"]["details"] == {"state": "on"}
+
+
+def test_a_failed_fleet_fails_only_the_apps_with_an_error():
+    fleet = {"state": "on", "changed_apps": ["a"],
+             "apps": {"a": {"changed": True}, "b": {"changed": False, "error": "Heroku app 'b': HTTP 404"}}}
+    outcomes = fleet_outcomes(["a", "b", "c"], fleet, failed=True, failed_step="Switch", message="1 of 3 apps failed")
+    assert (outcomes["a"]["failed"], outcomes["a"]["changed"], outcomes["a"]["message"]) == (False, True, "")
+    assert (outcomes["b"]["failed"], outcomes["b"]["message"], outcomes["b"]["failed_step"]) == (
+        True, "Heroku app 'b': HTTP 404", "Switch")
+    # An app the fleet result does not name was not reached: it gets the run's message.
+    assert outcomes["c"]["failed"] is True and outcomes["c"]["message"] == "1 of 3 apps failed"
+    # Without per-app results (the run failed before the fleet task answered) every app failed.
+    assert all(outcome["failed"] and outcome["message"] == "early" for outcome in
+               fleet_outcomes(["a", "b"], {"apps": ["a", "b"]}, failed=True, message="early").values())
+    # Every app did its part and a later step failed: the run failed for each of them.
+    assert all(outcome["failed"] for outcome in fleet_outcomes(
+        ["a"], {"apps": {"a": {"changed": True}}}, failed=True, message="later").values())
