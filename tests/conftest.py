@@ -32,6 +32,11 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
     # The lab's Vercel emulator (18200, domains 18201): reset per test and when the session ends.
     ("integration/vercel/", "vercel-lab-emulator"),
     ("integration/bench/test_fleet_bench_smoke.py", "heroku-lab-emulator"),
+    # bench/mongo_restore.py --quick: a MongoDB cluster of its own on a free port, its files under
+    # .lab/bench-mongo-restore. Its tests share one run (a module fixture): in one group they run on
+    # one worker, or two workers each start the bench on the same folder and the second finds the
+    # first one's server in its pid file.
+    ("integration/bench/test_mongo_restore_bench_smoke.py", "mongo-restore-bench"),
     # The coffee-tracker compose stack, its PostgreSQL, Redis, SQLite file and backups.
     # (compose/test_state_backend.py also keeps coffee-tracker's rows in the state PostgreSQL, which
     # the heroku group shares: each group's reset touches only its own apps' rows.)
@@ -82,8 +87,6 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
 INDEPENDENT: frozenset[str] = frozenset({
     "integration/bench/test_interpreter_bench_smoke.py",
     "integration/callback/test_progress.py",
-    # Its own MongoDB cluster on a free port, started and stopped by the bench.
-    "integration/bench/test_mongo_restore_bench_smoke.py",
 })
 
 
