@@ -86,7 +86,9 @@ def test_the_docker_runner_tags_its_sessions_too():
     ({"state": "restored", "lock_token": "f00d"}, True, "appops-plan-f00d"),
     ({"state": "dumped", "lock_token": None}, False, f"appops-dump-{os.getpid()}"),
     ({"state": "dumped", "lock_token": "f00d", "application_name": "mine"}, False, "mine"),
-])
+    # Named ids: an id made from the process id would differ between xdist workers, which then refuse
+    # to run a suite whose workers collected different tests.
+], ids=["restore", "plan-in-check-mode", "dump-without-lock", "given-name"])
 def test_session_names_say_what_ran_and_which_run(params, check_mode, expected):
     assert procedures.session_name(params, check_mode) == expected
 
