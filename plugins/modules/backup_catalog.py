@@ -205,14 +205,12 @@ kept:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils._backup_catalog import CATALOG_ARGUMENT_SPEC, run_catalog
+from ansible_collections.appops.runbooks.plugins.module_utils._results import exit_with_result
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=CATALOG_ARGUMENT_SPEC, supports_check_mode=True)
-    result = run_catalog(module.params, module.check_mode, module.warn)
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    exit_with_result(module, run_catalog(module.params, module.check_mode, module.warn))
 
 
 if __name__ == "__main__":

@@ -83,14 +83,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils._backup_info import (CATALOG_INFO_ARGUMENT_SPEC,
                                                                                    catalog_info)
+from ansible_collections.appops.runbooks.plugins.module_utils._results import exit_with_result
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=CATALOG_INFO_ARGUMENT_SPEC, supports_check_mode=True)
-    result = catalog_info(module.params)
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    exit_with_result(module, catalog_info(module.params))
 
 
 if __name__ == "__main__":

@@ -32,9 +32,6 @@ class FleetAction(ControllerAction):
         return HAS_REQUESTS
 
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        return self.converged(params)
-
-    def converged(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
         fleet = FleetRunner(params, None, check_mode=self.check_mode)
         try:
             fleet.client = self.make_client(params)

@@ -16,6 +16,8 @@ import typing as t
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.appops.runbooks.plugins.module_utils._results import exit_with_result
+
 # Options of a module that reads or writes the state; documented by the
 # appops.runbooks.state_backend doc fragment (keep them in step).
 STATE_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -140,7 +142,4 @@ def result_with_backend(params: t.Mapping[str, t.Any], what: str, work: t.Callab
 def exit_with_backend(module: t.Any, what: str, work: t.Callable[[StateBackend], dict[str, t.Any]],
                       lock_path: str | None = None) -> None:
     """result_with_backend for a module: exits with the result, or fails with its message."""
-    result = result_with_backend(module.params, what, work, lock_path=lock_path)
-    if result.get("failed"):
-        module.fail_json(**{key: value for key, value in result.items() if key != "failed"})
-    module.exit_json(**result)
+    exit_with_result(module, result_with_backend(module.params, what, work, lock_path=lock_path))
