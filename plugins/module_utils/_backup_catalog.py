@@ -13,6 +13,8 @@ import os
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_STEP_OPTION,
+                                                                                      JournalStepFailed, record_step)
 
 CATALOG_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = dict(
     root=dict(type="path", required=True),
@@ -33,6 +35,8 @@ CATALOG_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = dict(
     group=dict(type="str"),
     protect=dict(type="list", elements="str", default=[]),
     abandoned_after_hours=dict(type="float", default=24),
+    # With state=present, recorded once the backup is complete (a restore's safety_backup_taken).
+    journal_step=JOURNAL_STEP_OPTION,
 )
 
 Warn = t.Callable[[str], None]
@@ -169,7 +173,14 @@ HANDLERS: dict[str, t.Callable[[Params, bool, Warn], dict[str, t.Any]]] = {
 def run_catalog(params: Params, check_mode: bool, warn: Warn) -> dict[str, t.Any]:
     """The state params ask for; a failed result (msg) when the catalog refuses or cannot be written."""
     try:
-        return HANDLERS[params["state"]](params, check_mode, warn)
+        result = HANDLERS[params["state"]](params, check_mode, warn)
+        if params["state"] == "present":
+            # A safety backup's step names it (the restore that took it records safety_backup_taken).
+            known = {"safety_backup": params["backup_id"]} if params["kind"] == "safety" else {}
+            result["journal_run"] = record_step(params.get("journal_step"), "after", check_mode, **known)
+        return result
+    except JournalStepFailed as error:
+        return {"failed": True, "changed": False, "msg": f"backup {params['backup_id']} is complete, but {error}"}
     except _backup.CatalogError as error:
         return {"failed": True, "changed": False, "msg": str(error)}
     except OSError as error:

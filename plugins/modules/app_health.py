@@ -27,6 +27,7 @@ author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - appops.runbooks.journal_step
 options:
   url:
     description: The health URL, as the app host reaches it.
@@ -117,6 +118,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+journal_run:
+  description:
+    - With O(journal_step), the run's journal record after the last step recorded (O(journal_step.then) once
+      the answer was accepted); null without it or in check mode.
+  returned: when the answer was accepted
+  type: dict
 status:
   description: V(healthy), V(degraded) or V(unhealthy), of the last answer.
   returned: always
@@ -168,6 +175,8 @@ from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.appops.runbooks.plugins.module_utils._health import health_report
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_STEP_OPTION,
+                                                                                      JournalStepFailed, record_step)
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -243,15 +252,25 @@ def main() -> None:
             headers=dict(type="dict", default={}),
             validate_certs=dict(type="bool", default=True),
             also_urls=dict(type="list", elements="str", default=[]),
+            journal_step=JOURNAL_STEP_OPTION,
         ),
         supports_check_mode=True,
     )
     if module.params["delay"] <= 0 and module.params["timeout"] > 0:
         module.fail_json(msg="delay must be above 0 when timeout is above 0")
+    journal_step = module.params["journal_step"]
+    try:
+        journal_run = record_step(journal_step, "before", module.check_mode)
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"the health of {module.params['url']} was not asked: {error}")
     result = poll(module.params)
     result["answers"] = answers_of(module.params, result)
     if result["status"] not in module.params["accept"]:
         module.fail_json(msg=failure_message(module.params, result), changed=False, **result)
+    try:
+        result["journal_run"] = record_step(journal_step, "after", module.check_mode) or journal_run
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"the app answered {result['status']}, but {error}", changed=False, **result)
     module.exit_json(changed=False, **result)
 
 

@@ -75,6 +75,37 @@ options:
     description: With O(state=absent), remove the lock whoever holds it.
     type: bool
     default: false
+  journal:
+    description:
+      - Also keep the run's record in the run journal (M(appops.runbooks.app_run_journal)) in this run of
+        the module, next to the lock.
+      - With O(state=present), once the lock is taken the run's record is started (procedure, O(journal.step),
+        O(journal.details)) and the newest unfinished run of O(app) before it is read (RV(journal.unfinished)).
+        A lock whose record cannot be written is released again, and the task fails.
+      - With O(state=absent) and O(journal.outcome), the run's record is finished before the lock is released;
+        the lock is released even when that fails.
+      - In check mode nothing is recorded; on acquire the unfinished run is still read.
+    type: dict
+    suboptions:
+      step:
+        description: The step recorded at the start.
+        type: str
+        default: locked
+      details:
+        description: Facts recorded with the start, or with the end (merged into the record).
+        type: dict
+      outcome:
+        description: How the run ended (V(ok), V(failed) ...), for O(state=absent).
+        type: str
+      best_effort:
+        description: With O(state=absent), a journal that cannot record the end only says so in RV(journal.error)
+          instead of failing (the end of a failed run must not hide its failure).
+        type: bool
+        default: false
+      recovered_token:
+        description: With O(state=absent), the token of a killed run this run finished; its record is
+          finished with outcome V(recovered).
+        type: str
 notes:
   - Supports check mode; nothing is written then.
 attributes:
@@ -105,6 +136,29 @@ EXAMPLES = r"""
     app: micmap-api
     procedure: restore
   delegate_to: localhost
+
+- name: Take the lock and start the run's journal record in the same module run
+  appops.runbooks.app_lock:
+    path: /srv/coffee-tracker/.appops/lock.json
+    app: coffee-tracker
+    procedure: restore
+    journal:
+      details: {backup_id: latest}
+  register: lock
+
+- name: Say what a killed run before this one had done
+  ansible.builtin.debug:
+    msg: "run {{ lock.journal.unfinished.token }} stopped at {{ lock.journal.unfinished.step }}"
+  when: lock.journal.unfinished is not none
+
+- name: Finish the run's record and release the lock
+  appops.runbooks.app_lock:
+    path: /srv/coffee-tracker/.appops/lock.json
+    app: coffee-tracker
+    state: absent
+    token: "{{ lock.token }}"
+    journal:
+      outcome: ok
 """
 
 RETURN = r"""
@@ -138,6 +192,29 @@ held_by_other:
   description: On release, a lock held by another run that was left in place.
   returned: state=absent
   type: dict
+journal:
+  description: With O(journal), the run's journal records this module run wrote or read.
+  returned: when O(journal) is given
+  type: dict
+  contains:
+    run:
+      description: The run's journal record after its start (acquire) or end (release); null in check mode.
+      type: dict
+      returned: success
+    unfinished:
+      description: On acquire, the newest unfinished run of the app before this one (a killed run); null when none.
+      type: dict
+      returned: state=present
+    recovered:
+      description: On release, the record of the killed run finished as recovered (O(journal.recovered_token)).
+      type: dict
+      returned: state=absent
+    error:
+      description: On release with O(journal.best_effort), why the end could not be recorded.
+      type: str
+      returned: state=absent and the end could not be recorded
+  sample: {"run": {"token": "0f3c", "app": "coffee-tracker", "procedure": "restore", "step": "locked"},
+           "unfinished": null}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -32,10 +32,13 @@ description:
     The newest full backup and O(protect) ids are never deleted. It also deletes backups still
     marked incomplete after O(abandoned_after_hours), left by runs killed half way.
   - V(absent) deletes one backup (used to clean up a backup that failed half way).
+  - With O(state=present) and O(journal_step), the step is recorded once the backup is complete
+    (O(journal_step.at) is V(after)); a backup whose step cannot be recorded fails the task.
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - appops.runbooks.journal_step
 options:
   root:
     description: Directory holding the backups of one app.
@@ -195,6 +198,10 @@ abandoned:
   returned: state=pruned, or state=present with a retention option
   type: list
   elements: str
+journal_run:
+  description: With O(journal_step), the run's journal record after the step; null without it or in check mode.
+  returned: state=present
+  type: dict
 kept:
   description: Backup ids kept by retention.
   returned: state=pruned

@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.postgres_engine
+  - appops.runbooks.journal_step
   - appops.runbooks.state_backend
 options:
   project_dir:
@@ -123,6 +124,12 @@ plan:
   returned: state is restored
   type: dict
   sample: {"needs_restore": true, "reason": "table public.coffee_logs was dropped or recreated since the restore"}
+journal_run:
+  description:
+    - With O(journal_step), the run's journal record after the step was recorded, right before the
+      restore replaced anything; null when nothing was restored or in check mode.
+  returned: state=restored and a restore was done
+  type: dict
 restore_method:
   description:
     - How the restore ran. C(method) is V(pg_restore) or V(pg_restore with parallel COPY);

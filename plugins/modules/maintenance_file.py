@@ -17,10 +17,14 @@ description:
   - Reads the file first and returns whether maintenance was on before (RV(before)), so a procedure
     can put it back as it was. Switching on keeps an existing file and its message; switching off
     removes it. Setting the current state changes nothing.
+  - With O(journal_step), records a step of the procedure's run journal in the same run, before the
+    switch (O(journal_step.at=before), with the state found as its C(maintenance_before) unless given,
+    so that a run killed after the switch is known to have changed it) or after it.
 author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - appops.runbooks.journal_step
 options:
   path:
     description: The flag file.
@@ -63,6 +67,18 @@ EXAMPLES = r"""
   appops.runbooks.maintenance_file:
     path: /srv/coffee-tracker/state/maintenance.json
     enabled: "{{ maintenance.before }}"
+
+- name: Maintenance on, and the run journal told how it was before, in one module run
+  appops.runbooks.maintenance_file:
+    path: /srv/coffee-tracker/state/maintenance.json
+    enabled: true
+    by: restore
+    journal_step:
+      state_dir: /srv/coffee-tracker/.appops
+      app: coffee-tracker
+      token: "{{ lock.token }}"
+      step: maintenance_on
+      at: before
 """
 
 RETURN = r"""
@@ -74,6 +90,10 @@ enabled:
   description: Whether maintenance is on after this run.
   returned: success
   type: bool
+journal_run:
+  description: The run's journal record after O(journal_step) was recorded; null when none was asked (or in check mode).
+  returned: success
+  type: dict
 """
 
 import json
@@ -82,6 +102,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_STEP_OPTION,
+                                                                                      JournalStepFailed, record_step)
 
 
 def main() -> None:
@@ -92,12 +114,18 @@ def main() -> None:
             notice=dict(type="str", default="Down for maintenance, back soon."),
             by=dict(type="str", default="maintenance"),
             mode=dict(type="raw", default="0644"),
+            journal_step=JOURNAL_STEP_OPTION,
         ),
         supports_check_mode=True,
     )
     path, wanted = module.params["path"], module.params["enabled"]
     before = os.path.lexists(path)
     changed = before != wanted
+    journal_step = module.params["journal_step"]
+    try:
+        journal_run = record_step(journal_step, "before", module.check_mode, maintenance_before=before)
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"maintenance left {'on' if before else 'off'} at {path}: {error}", before=before)
     if changed and not module.check_mode:
         try:
             if wanted:
@@ -114,7 +142,11 @@ def main() -> None:
         except OSError as error:
             module.fail_json(msg=f"switching maintenance {'on' if wanted else 'off'} at {path} failed: {error}",
                              before=before)
-    result = dict(changed=changed, before=before, enabled=wanted)
+    try:
+        journal_run = record_step(journal_step, "after", module.check_mode) or journal_run
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"maintenance switched {'on' if wanted else 'off'} at {path}, but {error}", before=before)
+    result = dict(changed=changed, before=before, enabled=wanted, journal_run=journal_run)
     if module._diff:
         result["diff"] = {"before": {"maintenance": before}, "after": {"maintenance": wanted}}
     module.exit_json(**result)

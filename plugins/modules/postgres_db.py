@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - appops.runbooks.lock_heartbeat
   - appops.runbooks.postgres_engine
+  - appops.runbooks.journal_step
   - appops.runbooks.state_backend
 options:
   url:
@@ -89,6 +90,10 @@ verification:
 plan:
   description: Whether the database needed the restore, and why.
   returned: state is restored
+  type: dict
+journal_run:
+  description: The run's journal record once O(journal_step) was recorded, before pg_restore ran against the URL.
+  returned: state=restored, with O(journal_step), when a restore was done (null in check mode)
   type: dict
 restore_method:
   description: How the restore ran (see M(appops.runbooks.compose_postgres_db)).

@@ -22,6 +22,7 @@ author:
   - appops maintainers (@appops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - appops.runbooks.journal_step
 options:
   src:
     description: The backup file.
@@ -63,6 +64,12 @@ before_row_counts:
   description: Rows per table before the run ({} when the database did not exist).
   returned: success
   type: dict
+journal_run:
+  description:
+    - With O(journal_step), the run's journal record after the step was recorded, right before the
+      file was replaced; null when nothing was replaced or in check mode.
+  returned: success
+  type: dict
 fingerprint:
   description: Content fingerprint (sha256 of the SQL dump) of the backup.
   returned: success
@@ -75,6 +82,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _backup, _sqlite
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_STEP_OPTION,
+                                                                                      JournalStepFailed, record_step)
 
 
 def describe_live(dest: str, timeout: float) -> dict[str, t.Any]:
@@ -96,6 +105,7 @@ def main() -> None:
             dest=dict(type="path", required=True),
             sha256=dict(type="str"),
             busy_timeout=dict(type="float", default=_sqlite.DEFAULT_BUSY_TIMEOUT),
+            journal_step=JOURNAL_STEP_OPTION,
         ),
         supports_check_mode=True,
     )
@@ -112,11 +122,15 @@ def main() -> None:
         wanted = _sqlite.describe(src, timeout)
         before = describe_live(dest, timeout)
         changed = before["fingerprint"] != wanted["fingerprint"]
+        journal_run = None
         if changed and not module.check_mode:
+            journal_run = record_step(module.params["journal_step"], "before", module.check_mode)
             _sqlite.replace_atomically(src, dest, timeout)
         after_counts = wanted["row_counts"] if changed or module.check_mode else before["row_counts"]
         if changed and not module.check_mode:
             after_counts = _sqlite.row_counts(dest, timeout)
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"{dest} was not replaced: {error}")
     except (_sqlite.SqliteError, OSError) as error:
         module.fail_json(msg=f"restore of {dest} from {src} failed: {error}")
     module.exit_json(
@@ -124,6 +138,7 @@ def main() -> None:
         row_counts=after_counts,
         before_row_counts=before["row_counts"],
         fingerprint=wanted["fingerprint"],
+        journal_run=journal_run,
         diff={"before": {"row_counts": before["row_counts"]}, "after": {"row_counts": wanted["row_counts"]}},
     )
 

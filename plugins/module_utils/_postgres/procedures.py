@@ -32,6 +32,8 @@ from ansible_collections.appops.runbooks.plugins.module_utils._postgres.marker i
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.runners import application_name
 from ansible_collections.appops.runbooks.plugins.module_utils._postgres.sql import rows_of
 from ansible_collections.appops.runbooks.plugins.module_utils._state import STATE_ARGUMENT_SPEC, StateError, open_backend
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import (JOURNAL_STEP_OPTION,
+                                                                                      JournalStepFailed, record_step)
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "state": {"type": "str", "choices": ["dumped", "restored"], "required": True},
@@ -53,6 +55,8 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "app": {"type": "str"},
     "marker_key": {"type": "str", "no_log": False},
     **_lock.HEARTBEAT_ARGUMENT_SPEC,
+    # A restore records it (store_restoring) right before it replaces anything.
+    "journal_step": JOURNAL_STEP_OPTION,
 }
 REQUIRED_IF = [("state", "restored", ["backup_id", "sha256"])]
 
@@ -137,6 +141,7 @@ def restore(params: t.Mapping[str, t.Any], database: Postgres, markers: MarkerSt
     if not plan["needs_restore"] or check_mode:
         return {"changed": plan["needs_restore"], "plan": plan, "row_counts": current_rows, "diff": diff}
 
+    journal_run = record_step(params.get("journal_step"), "before", check_mode)
     method = database.restore(params["path"], params["jobs"], params["pgoptions"],
                               params["parallel_copy_min_rows"], params["expected_row_counts"])
     tables, schema = database.catalog()
@@ -151,7 +156,7 @@ def restore(params: t.Mapping[str, t.Any], database: Postgres, markers: MarkerSt
     written = new_marker(params["backup_id"], params["sha256"], after, schema)
     markers.write(written)
     return {"changed": True, "plan": plan, "row_counts": rows, "marker": written, "restore_method": method,
-            "diff": diff}
+            "diff": diff, "journal_run": journal_run}
 
 
 def run_procedure(module: t.Any, database: Postgres) -> t.NoReturn:
@@ -170,6 +175,8 @@ def run_procedure(module: t.Any, database: Postgres) -> t.NoReturn:
             else:
                 with marker_store(params) as markers:
                     result = restore(params, database, markers, module.check_mode)
+    except JournalStepFailed as error:
+        module.fail_json(msg=f"{where}: nothing was restored: {error}")
     except StateError as error:
         # The state database (the marker, or the heartbeat of a lock kept there) cannot be used.
         module.fail_json(msg=f"{where}: state backend: {error}")

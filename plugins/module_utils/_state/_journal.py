@@ -12,7 +12,8 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils._state import (JOURNAL_FIELDS, STATE_ARGUMENT_SPEC,
-                                                                             StateBackend, StateError)
+                                                                             StateBackend, StateError,
+                                                                             result_with_backend)
 
 JOURNAL_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = dict(
     STATE_ARGUMENT_SPEC,
@@ -74,3 +75,57 @@ def record_run(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBa
     if changed:
         result["diff"] = {"before": before or {}, "after": after}
     return result
+
+
+# A step of the run journal that a module records itself, in the same run as its own work (the
+# journal_step option, documented by the appops.runbooks.journal_step doc fragment): on a host
+# reached over SSH, a journal write of its own costs a module run (a Python start) per step.
+JOURNAL_STEP_OPTIONS: dict[str, dict[str, t.Any]] = dict(
+    STATE_ARGUMENT_SPEC,
+    app=dict(type="str", required=True),
+    token=dict(type="str", required=True, no_log=False),
+    step=dict(type="str", required=True),
+    at=dict(type="str", choices=["before", "after"], default="after"),
+    then=dict(type="str"),
+    maintenance_before=dict(type="raw"),
+    safety_backup=dict(type="str"),
+    details=dict(type="dict"),
+)
+JOURNAL_STEP_OPTION: dict[str, t.Any] = dict(type="dict", options=JOURNAL_STEP_OPTIONS)
+
+
+class JournalStepFailed(Exception):
+    """The step a module was asked to record could not be recorded."""
+
+
+def due_step(journal_step: t.Mapping[str, t.Any] | None, at: str, check_mode: bool) -> str | None:
+    """The step of journal_step due at this point of a module's work: its step at its own `at`, and
+    its `then` step once the work is done; None when nothing is due (and always in check mode)."""
+    if not journal_step or check_mode:
+        return None
+    if journal_step["at"] == at:
+        return journal_step["step"]
+    if at == "after" and journal_step.get("then"):
+        return journal_step["then"]
+    return None
+
+
+def record_step(journal_step: t.Mapping[str, t.Any] | None, at: str, check_mode: bool,
+                **known: t.Any) -> dict[str, t.Any] | None:
+    """Record the step of journal_step due `at` this point of the module's work ("before" it changes
+    anything, or "after" it); `known` are fields only the module knows (the maintenance state it found,
+    the backup it wrote), used where journal_step leaves them unset. The run's record, or None when
+    nothing was due. Raises JournalStepFailed naming the step and the reason (never the DSN)."""
+    step_name = due_step(journal_step, at, check_mode)
+    if step_name is None:
+        return None
+    step = {key: value for key, value in t.cast(t.Mapping[str, t.Any], journal_step).items() if key not in ("at", "then")}
+    step["step"] = step_name
+    for key, value in known.items():
+        if step.get(key) is None:
+            step[key] = value
+    params = dict(step, action="step", procedure=None, outcome=None, exclude_token=None)
+    result = result_with_backend(params, journal_subject(params), lambda backend: record_run(params, False, backend))
+    if result.get("failed"):
+        raise JournalStepFailed(f"could not record step {step_name}: {result['msg']}")
+    return result["run"]

@@ -15,7 +15,18 @@ import socket
 import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
-from ansible_collections.appops.runbooks.plugins.module_utils._state import STATE_ARGUMENT_SPEC, StateBackend
+from ansible_collections.appops.runbooks.plugins.module_utils._state import STATE_ARGUMENT_SPEC, StateBackend, StateError
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import record_run
+
+# The run journal's records at the two ends of a locked run, written by the run of the module that
+# takes or releases the lock: on a host reached over SSH each module run costs a Python start.
+JOURNAL_OPTIONS: dict[str, dict[str, t.Any]] = dict(
+    step=dict(type="str", default="locked"),
+    details=dict(type="dict"),
+    outcome=dict(type="str"),
+    best_effort=dict(type="bool", default=False),
+    recovered_token=dict(type="str", no_log=False),
+)
 
 LOCK_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = dict(
     STATE_ARGUMENT_SPEC,
@@ -28,6 +39,7 @@ LOCK_ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = dict(
     token=dict(type="str", no_log=False),
     max_age=dict(type="int", default=7200),
     force=dict(type="bool", default=False),
+    journal=dict(type="dict", options=JOURNAL_OPTIONS),
 )
 LOCK_REQUIRED_IF: list[tuple[t.Any, ...]] = [("backend", "local", ("path", "state_dir"), True)]
 
@@ -88,7 +100,78 @@ def run_acquire(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateB
     return result
 
 
+def journal_params(params: t.Mapping[str, t.Any], token: str, action: str, **fields: t.Any) -> dict[str, t.Any]:
+    """The app_run_journal parameters of one journal action of this run."""
+    record = {"backend": params["backend"], "app": params["app"], "token": token, "action": action,
+              "procedure": None, "step": None, "maintenance_before": None, "safety_backup": None,
+              "details": None, "outcome": None, "exclude_token": None}
+    record.update(fields)
+    return record
+
+
+def start_journal(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend, token: str) -> dict[str, t.Any]:
+    """Record the start of the run that now holds the lock, and find the newest unfinished run of the
+    app before it (a killed one). A check run records nothing and only reads."""
+    journal = params["journal"]
+    run = None
+    if not check_mode:
+        run = record_run(journal_params(params, token, "start", procedure=params["procedure"], step=journal["step"],
+                                        details=journal["details"]), False, backend)["run"]
+    unfinished = backend.journal_latest_unfinished(params["app"], token)
+    return {"run": run, "unfinished": unfinished}
+
+
+def acquire_with_journal(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend,
+                         warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+    """Acquire, then start the run's journal record; a lock whose record cannot be written is given back."""
+    result = run_acquire(params, check_mode, backend, warn)
+    if params["journal"] is None:
+        return result
+    try:
+        result["journal"] = start_journal(params, check_mode, backend, result["token"])
+    except StateError as error:
+        if not check_mode and not result["reentrant"]:
+            backend.release(params["app"], result["token"])
+        return {"failed": True, "changed": False, "lock": {},
+                "msg": f"cannot record the run of {params['app']} in its journal, so the lock was given back: {error}"}
+    return result
+
+
+def finish_journal(params: t.Mapping[str, t.Any], backend: StateBackend) -> tuple[dict[str, t.Any], str | None]:
+    """Record how the run ended (and that a killed run it took over is recovered); with best_effort an
+    error is only reported, so that it cannot hide the run's own failure."""
+    journal, token = params["journal"], params["token"] or ""
+    done: dict[str, t.Any] = {"run": None, "recovered": None}
+    try:
+        done["run"] = record_run(journal_params(params, token, "finish", outcome=journal["outcome"],
+                                                details=journal["details"]), False, backend)["run"]
+        if journal["recovered_token"]:
+            done["recovered"] = record_run(journal_params(params, journal["recovered_token"], "finish",
+                                                          outcome="recovered", details={"recovered_by": token}),
+                                           False, backend)["run"]
+    except StateError as error:
+        done["error"] = str(error)
+        return done, None if journal["best_effort"] else str(error)
+    return done, None
+
+
 def run_release(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend) -> dict[str, t.Any]:
+    """Release the lock; with journal (and not in check mode) the run's record is finished first, and
+    the lock is released even when that fails (the failure is the result's)."""
+    error = None
+    journal = None
+    if params["journal"] is not None and params["journal"]["outcome"] and not check_mode:
+        journal, error = finish_journal(params, backend)
+    result = release_lock(params, check_mode, backend)
+    if journal is not None:
+        result["journal"] = journal
+    if error:
+        result.update(failed=True, msg=f"the lock of {params['app']} was released, but the end of the run was not "
+                                       f"recorded in its journal: {error}")
+    return result
+
+
+def release_lock(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend) -> dict[str, t.Any]:
     if check_mode:
         current = backend.read_lock(params["app"])
         mine = bool(current) and (params["force"] or current.get("token") == params["token"])
@@ -102,7 +185,7 @@ def run_lock(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBack
     """Acquire or release as params say; a refused lock is a failed result naming the holder."""
     try:
         if params["state"] == "present":
-            return run_acquire(params, check_mode, backend, warn)
+            return acquire_with_journal(params, check_mode, backend, warn)
         return run_release(params, check_mode, backend)
     except LockRefused as refused:
         return {"failed": True, "changed": False, "msg": str(refused), "lock": refused.lock}
