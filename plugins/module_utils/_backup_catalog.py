@@ -180,7 +180,7 @@ def run_catalog(params: Params, check_mode: bool, warn: Warn) -> dict[str, t.Any
             result["journal_run"] = record_step(params.get("journal_step"), "after", check_mode, **known)
         return result
     except JournalStepFailed as error:
-        return {"failed": True, "changed": False, "msg": f"backup {params['backup_id']} is complete, but {error}"}
+        return {"failed": True, "changed": False, "msg": f"backup {params['backup_id']} was written, but {error}"}
     except _backup.CatalogError as error:
         return {"failed": True, "changed": False, "msg": str(error)}
     except OSError as error:

@@ -110,14 +110,15 @@ def journal_params(params: t.Mapping[str, t.Any], token: str, action: str, **fie
 
 
 def start_journal(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend, token: str) -> dict[str, t.Any]:
-    """Record the start of the run that now holds the lock, and find the newest unfinished run of the
-    app before it (a killed one). A check run records nothing and only reads."""
+    """Find the newest unfinished run of the app before this one (a killed one), then record the start
+    of this run, which now holds the lock. The read comes first: a failure leaves no record of this
+    run that a later run would take for the killed one. A check run records nothing and only reads."""
     journal = params["journal"]
+    unfinished = backend.journal_latest_unfinished(params["app"], token)
     run = None
     if not check_mode:
         run = record_run(journal_params(params, token, "start", procedure=params["procedure"], step=journal["step"],
                                         details=journal["details"]), False, backend)["run"]
-    unfinished = backend.journal_latest_unfinished(params["app"], token)
     return {"run": run, "unfinished": unfinished}
 
 
@@ -129,7 +130,7 @@ def acquire_with_journal(params: t.Mapping[str, t.Any], check_mode: bool, backen
         return result
     try:
         result["journal"] = start_journal(params, check_mode, backend, result["token"])
-    except StateError as error:
+    except (StateError, OSError) as error:
         if not check_mode and not result["reentrant"]:
             backend.release(params["app"], result["token"])
         return {"failed": True, "changed": False, "lock": {},
@@ -149,7 +150,8 @@ def finish_journal(params: t.Mapping[str, t.Any], backend: StateBackend) -> tupl
             done["recovered"] = record_run(journal_params(params, journal["recovered_token"], "finish",
                                                           outcome="recovered", details={"recovered_by": token}),
                                            False, backend)["run"]
-    except StateError as error:
+    except (StateError, OSError) as error:
+        # A full disk or an unwritable state folder must not keep the lock held: the caller releases it.
         done["error"] = str(error)
         return done, None if journal["best_effort"] else str(error)
     return done, None

@@ -134,3 +134,20 @@ def test_a_module_records_its_step_before_or_after_its_work(where):
 def test_a_step_that_cannot_be_recorded_fails_naming_it(where):
     with pytest.raises(JournalStepFailed, match="could not record step maintenance_on"):
         record_step(step(where, "no-such-run", "maintenance_on", at="before"), "before", False)
+
+
+def test_a_state_folder_that_cannot_hold_the_journal_never_keeps_the_lock(tmp_path):
+    # runs/ is a file: every journal read or write fails with an OSError, as on a full or broken disk.
+    where = {"backend": "local", "state_dir": str(tmp_path / "state"), "dsn": None}
+    os.makedirs(where["state_dir"])
+    with open(os.path.join(where["state_dir"], "runs"), "w", encoding="utf-8") as handle:
+        handle.write("not a folder")
+    refused = run(where, lock_params(where))
+    assert refused["failed"] is True and "lock was given back" in refused["msg"]
+    taken = run(where, lock_params(where, journal=None))
+    assert taken["changed"] is True  # the lock was free: the refused run gave it back
+    released = run(where, lock_params(where, state="absent", token=taken["token"],
+                                      journal={"step": "locked", "details": {"failed_step": "x"}, "outcome": "failed",
+                                               "best_effort": True, "recovered_token": None}))
+    assert not released.get("failed") and released["journal"]["error"]
+    assert run(where, lock_params(where, journal=None))["taken_over_from"] is None  # released despite the error
