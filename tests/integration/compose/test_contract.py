@@ -62,8 +62,8 @@ def test_the_restore_skeleton_leaves_its_outcome(module_backup, maintenance_off)
 
 
 def test_the_backup_is_verified_again_under_the_lock(module_backup, tmp_path, maintenance_off):
-    # The skeleton's own order, with the dump damaged between the first check and the lock: the
-    # second verification must stop the restore before maintenance, safety backup or pg_restore.
+    # The dump damaged after a check made before the lock (by another run, or an operator): the
+    # verification under the lock must stop the restore before maintenance, safety backup or pg_restore.
     dump = BACKUPS / module_backup / "main.dump"
     original = dump.read_bytes()
     playbook = write_playbook(tmp_path / "damaged.yml", [
@@ -82,7 +82,7 @@ def test_the_backup_is_verified_again_under_the_lock(module_backup, tmp_path, ma
         dump.write_bytes(original)
     assert run.returncode != 0
     text = " ".join(run.stdout.split())
-    assert "Verify the backup again under the lock" in text and "main.dump sha256" in text
+    assert "Resolve and verify the backup under the lock" in text and "main.dump sha256" in text
     assert "Switch maintenance on" not in text and "RESTORED" not in text
     assert canary_present(marker) == (True, True)
     assert not MAINTENANCE.exists() and not (STATE / "lock.json").exists()
