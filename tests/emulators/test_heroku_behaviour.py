@@ -59,6 +59,18 @@ def health(app: str, path: str = "/health/deep", **kwargs: Any) -> requests.Resp
     return requests.get(f"{ROUTER}/{app}{path}", timeout=10, **kwargs)
 
 
+def health_once_recovered(app: str, tries: int = 10) -> requests.Response:
+    """The app's health once its database answers again: the first check after an outage opens a
+    new connection, which on a loaded machine can take over the 100 ms that count as degraded."""
+    response = health(app)
+    for _ in range(tries - 1):
+        if response.status_code == 200:
+            break
+        time.sleep(0.3)
+        response = health(app)
+    return response
+
+
 # ---------------------------------------------------------------------- auth, rate limit, faults
 
 def test_requests_need_a_valid_bearer_token(lab: requests.Session) -> None:
@@ -275,7 +287,7 @@ def test_health_follows_database_latency_redis_and_reachability(lab: requests.Se
     with pytest.raises(psycopg2.OperationalError):
         count_rows(PROD, "workers")
     requests.post(f"{API}/__lab/apps/{PROD}/knobs", json={"db_down": False}, timeout=5)
-    assert health(PROD).status_code == 200
+    assert health_once_recovered(PROD).status_code == 200
 
     assert health(NODE).status_code == 200
     requests.post(f"{API}/__lab/apps/{NODE}/knobs", json={"redis_down": True}, timeout=5)
