@@ -63,11 +63,11 @@ def health_once_recovered(app: str, tries: int = 10) -> requests.Response:
     """The app's health once its database answers again: the first check after an outage opens a
     new connection, which on a loaded machine can take over the 100 ms that count as degraded."""
     response = health(app)
-    for _ in range(tries - 1):
-        if response.status_code == 200:
-            break
+    left = tries - 1
+    while response.status_code != 200 and left > 0:
         time.sleep(0.3)
         response = health(app)
+        left -= 1
     return response
 
 
