@@ -33,6 +33,14 @@ JOURNAL_REQUIRED_IF: list[tuple[str, str, tuple[str, ...]]] = [
     ("action", "finish", ("token", "outcome")), ("backend", "local", ("state_dir",))]
 
 
+def journal_action(token: str, action: str, **fields: t.Any) -> dict[str, t.Any]:
+    """app_run_journal's parameters for one action of run `token`: the fields given, every other
+    journal option unset (the backend's options only when given)."""
+    params: dict[str, t.Any] = {key: None for key in JOURNAL_ARGUMENT_SPEC if key not in STATE_ARGUMENT_SPEC}
+    params.update(fields, token=token, action=action)
+    return params
+
+
 def journal_subject(params: t.Mapping[str, t.Any]) -> str:
     return f"run journal of {params['app']}"
 
@@ -124,7 +132,7 @@ def record_step(journal_step: t.Mapping[str, t.Any] | None, at: str, check_mode:
     for key, value in known.items():
         if step.get(key) is None:
             step[key] = value
-    params = dict(step, action="step", procedure=None, outcome=None, exclude_token=None)
+    params = journal_action(step.pop("token"), "step", **step)
     result = result_with_backend(params, journal_subject(params), lambda backend: record_run(params, False, backend))
     if result.get("failed"):
         raise JournalStepFailed(f"could not record step {step_name}: {result['msg']}")

@@ -16,7 +16,7 @@ import typing as t
 
 from ansible_collections.appops.runbooks.plugins.module_utils import _lock
 from ansible_collections.appops.runbooks.plugins.module_utils._state import STATE_ARGUMENT_SPEC, StateBackend, StateError
-from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import record_run
+from ansible_collections.appops.runbooks.plugins.module_utils._state._journal import journal_action, record_run
 
 # The run journal's records at the two ends of a locked run, written by the run of the module that
 # takes or releases the lock: on a host reached over SSH each module run costs a Python start.
@@ -100,15 +100,6 @@ def run_acquire(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateB
     return result
 
 
-def journal_params(params: t.Mapping[str, t.Any], token: str, action: str, **fields: t.Any) -> dict[str, t.Any]:
-    """The app_run_journal parameters of one journal action of this run."""
-    record = {"backend": params["backend"], "app": params["app"], "token": token, "action": action,
-              "procedure": None, "step": None, "maintenance_before": None, "safety_backup": None,
-              "details": None, "outcome": None, "exclude_token": None}
-    record.update(fields)
-    return record
-
-
 def start_journal(params: t.Mapping[str, t.Any], check_mode: bool, backend: StateBackend, token: str) -> dict[str, t.Any]:
     """Find the newest unfinished run of the app before this one (a killed one), then record the start
     of this run, which now holds the lock. The read comes first: a failure leaves no record of this
@@ -117,8 +108,9 @@ def start_journal(params: t.Mapping[str, t.Any], check_mode: bool, backend: Stat
     unfinished = backend.journal_latest_unfinished(params["app"], token)
     run = None
     if not check_mode:
-        run = record_run(journal_params(params, token, "start", procedure=params["procedure"], step=journal["step"],
-                                        details=journal["details"]), False, backend)["run"]
+        start = journal_action(token, "start", app=params["app"], procedure=params["procedure"],
+                               step=journal["step"], details=journal["details"])
+        run = record_run(start, False, backend)["run"]
     return {"run": run, "unfinished": unfinished}
 
 
@@ -144,10 +136,10 @@ def finish_journal(params: t.Mapping[str, t.Any], backend: StateBackend) -> tupl
     journal, token = params["journal"], params["token"] or ""
     done: dict[str, t.Any] = {"run": None, "recovered": None}
     try:
-        done["run"] = record_run(journal_params(params, token, "finish", outcome=journal["outcome"],
+        done["run"] = record_run(journal_action(token, "finish", app=params["app"], outcome=journal["outcome"],
                                                 details=journal["details"]), False, backend)["run"]
         if journal["recovered_token"]:
-            done["recovered"] = record_run(journal_params(params, journal["recovered_token"], "finish",
+            done["recovered"] = record_run(journal_action(journal["recovered_token"], "finish", app=params["app"],
                                                           outcome="recovered", details={"recovered_by": token}),
                                            False, backend)["run"]
     except (StateError, OSError) as error:
