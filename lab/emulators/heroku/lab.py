@@ -282,7 +282,7 @@ class Lab:
         """A completed manual backup made with a real pg_dump (the runbook expects one)."""
         transfer = self.new_capture(app, scheduled=False)
         finished = self.history_end - 3600 * (index + 1)
-        self._run_capture(app, transfer, delay=0)
+        self._run_capture(app, transfer, queued=False)
         transfer.created_at = finished - 9
         transfer.started_at = finished - 8
         transfer.finished_at = transfer.updated_at = finished
@@ -509,25 +509,28 @@ class Lab:
 
     def start_capture(self, app: App, scheduled: bool = False) -> Transfer:
         transfer = self.new_capture(app, scheduled)
-        delay = app.knobs.transfer_delay_ms / 1000.0
-        threading.Thread(target=self._run_capture, args=(app, transfer, delay), daemon=True).start()
+        threading.Thread(target=self._run_capture, args=(app, transfer), daemon=True).start()
         return transfer
 
-    def _wait_started(self, transfer: Transfer, delay: float) -> bool:
-        """Sleep through the queueing delay; False when the transfer was cancelled meanwhile."""
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:
+    def _wait_started(self, app: App, transfer: Transfer) -> bool:
+        """Sleep through the queueing delay; False when the transfer was cancelled meanwhile.
+
+        The delay is the app's ``transfer_delay_ms`` knob as it is now, not as it was when the
+        transfer was queued: a rehearsal (or a test) can hold a transfer in flight with a long
+        delay and let it go by lowering the knob."""
+        queued = time.monotonic()
+        while time.monotonic() < queued + app.knobs.transfer_delay_ms / 1000.0:
             if transfer.canceled_at:
                 return False
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            time.sleep(min(0.05, max(0.0, queued + app.knobs.transfer_delay_ms / 1000.0 - time.monotonic())))
         with self.lock:
             if transfer.canceled_at:
                 return False
             transfer.started_at = transfer.updated_at = time.time()
         return True
 
-    def _run_capture(self, app: App, transfer: Transfer, delay: float) -> None:
-        if not self._wait_started(transfer, delay):
+    def _run_capture(self, app: App, transfer: Transfer, queued: bool = True) -> None:
+        if queued and not self._wait_started(app, transfer):
             return
         db = database.database_for(app.name)
         transfer.log("Running pg_dump")
@@ -580,12 +583,11 @@ class Lab:
             transfer.file = str(source)
             transfer.log(f"Restore of {name} to {addon.name} requested")
             app.transfers.append(transfer)
-            delay = app.knobs.transfer_delay_ms / 1000.0
-        threading.Thread(target=self._run_restore, args=(app, transfer, delay), daemon=True).start()
+        threading.Thread(target=self._run_restore, args=(app, transfer), daemon=True).start()
         return transfer
 
-    def _run_restore(self, app: App, transfer: Transfer, delay: float) -> None:
-        if not self._wait_started(transfer, delay):
+    def _run_restore(self, app: App, transfer: Transfer) -> None:
+        if not self._wait_started(app, transfer):
             return
         transfer.log("Running pg_restore --clean --if-exists")
         result = database.restore(database.database_for(app.name), Path(transfer.file or ""))

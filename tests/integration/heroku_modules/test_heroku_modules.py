@@ -295,6 +295,29 @@ def add_worker(app_state: dict) -> None:
             cursor.execute("INSERT INTO workers (first_name, last_name, email) VALUES ('Late', 'Write', 'late@x.test')")
 
 
+def attach_while_held(playbooks, lab_apps, app: str, uuid: str):
+    """Run a waiting capture while the transfer ``uuid`` is held, and let the transfer go once
+    the run is polling it: the run can only have attached, whatever the machine's speed."""
+    seq = requests.get(f"{API}/__lab/health", timeout=5).json()["last_request_seq"]
+    outcome: dict[str, t.Any] = {}
+    runner = threading.Thread(target=lambda: outcome.update(run=playbooks.run(
+        [{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", **FAST}}])))
+    runner.start()
+    polled = f"/client/v11/apps/{app}/transfers/{uuid}"
+    try:
+        deadline = datetime.datetime.now() + datetime.timedelta(seconds=120)
+        while runner.is_alive() and datetime.datetime.now() < deadline:
+            log = requests.get(f"{API}/__lab/requests", params={"since": seq}, timeout=5).json()["requests"]
+            if any(r["path"] == polled for r in log):
+                break
+            runner.join(0.2)
+    finally:
+        lab_apps.knobs(app, transfer_delay_ms=0)
+        runner.join(180)
+    assert "run" in outcome, "the attaching run did not finish"
+    return outcome["run"]
+
+
 def test_backup_capture_attach_and_restore(playbooks, lab_apps):
     app = lab_apps.create("pg", kind="rails", postgres=True, rows=[12, 4, 6])
     state = lab_apps.state(app)
@@ -308,11 +331,15 @@ def test_backup_capture_attach_and_restore(playbooks, lab_apps):
     name = captured.last["backup"]["name"]
     assert [(t["num"], t["succeeded"]) for t in lab_apps.state(app)["transfers"]] == [(1, True)]
 
-    # A slow capture started without waiting; the next run attaches instead of starting another.
-    lab_apps.knobs(app, transfer_delay_ms=8000)  # longer than an ansible-playbook start
+    # A capture held in flight (the emulator queues it while the knob says so), started without
+    # waiting; the next runs attach to it instead of starting another.
+    lab_apps.knobs(app, transfer_delay_ms=3_600_000)
     started = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", "wait": False}}])
     assert started.last["changed"] is True and started.last["backup"]["status"] == "pending"
-    attached = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", **FAST}}])
+    peeked = playbooks.run([{"appops.runbooks.heroku_pg_backup": {"app": app, "state": "captured", "wait": False}}])
+    assert peeked.last["changed"] is False and peeked.last["attached"] is True
+    assert peeked.last["backup"]["num"] == 2 and peeked.last["backup"]["status"] == "pending"
+    attached = attach_while_held(playbooks, lab_apps, app, started.last["backup"]["uuid"])
     assert attached.last["changed"] is False and attached.last["attached"] is True
     assert attached.last["backup"]["num"] == started.last["backup"]["num"] == 2
     assert attached.last["backup"]["status"] == "succeeded"
