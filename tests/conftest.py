@@ -87,6 +87,7 @@ LAB_INSTANCE_GROUPS: tuple[tuple[str, str], ...] = (
 INDEPENDENT: frozenset[str] = frozenset({
     "integration/bench/test_interpreter_bench_smoke.py",
     "integration/callback/test_progress.py",
+    "integration/health/test_app_health_on_controller.py",
 })
 
 
