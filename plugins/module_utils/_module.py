@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ._http import (
     FOUND,
@@ -27,6 +27,7 @@ from ._http import (
     WaitTimeout,
     create_or_attach,
 )
+from ._worker import new_module
 
 T = t.TypeVar("T")
 
@@ -118,7 +119,8 @@ class ApiModule(GuardedWrites):
     ) -> None:
         kwargs.setdefault("supports_check_mode", True)
         spec = merged_spec(self.auth_argument_spec, RETRY_ARGUMENT_SPEC, argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        # AnsibleModule, or in the controller's worker what stands for it (_worker.py).
+        self.module = new_module(spec, **kwargs)
         self.operation = "reading"
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))

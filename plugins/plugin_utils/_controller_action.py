@@ -22,29 +22,12 @@ import os
 import typing as t
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import env_fallback, remove_values
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.appops.runbooks.plugins.module_utils._worker import with_environment_fallbacks
+
 LOCAL_TRANSPORTS = frozenset({"local", "ansible.builtin.local"})
-
-
-def with_environment_fallbacks(args: t.Mapping[str, t.Any], spec: t.Mapping[str, dict[str, t.Any]],
-                               environment: t.Mapping[str, str]) -> dict[str, t.Any]:
-    """``args`` plus the options the task's environment sets through an env_fallback.
-
-    The validator reads the fallbacks from the controller's own environment; the task's
-    ``environment:`` (which a module's process would have inherited) is applied first.
-    """
-    filled = dict(args)
-    for name, option in spec.items():
-        fallback = option.get("fallback")
-        if filled.get(name) is not None or not fallback or fallback[0] is not env_fallback:
-            continue
-        for variable in fallback[1]:
-            if variable in environment:
-                filled[name] = environment[variable]
-                break
-    return filled
 
 
 class ControllerAction(ActionBase):

@@ -110,6 +110,34 @@ def test_app_fleet_runs_on_the_controller_like_the_module(playbooks, lab_apps, t
     assert all(lab_apps.state(app)["maintenance"] for app in apps)
 
 
+def test_an_api_module_runs_in_the_worker_on_a_local_connection_and_as_a_module_elsewhere(
+        playbooks, lab_apps, tmp_path):
+    app = lab_apps.create("worker")
+    task = {"appops.runbooks.heroku_app": {"app": app, "maintenance": True}}
+    checked = playbooks.run([task], check=True, diff=True, verbosity=4)
+    assert checked.rc == 0 and checked.last["changed"] is True, checked.stdout[-3000:]
+    assert checked.last["diff"] == {"before": {"maintenance": False}, "after": {"maintenance": True}}
+    assert lab_apps.state(app)["maintenance"] is False
+    local = playbooks.run([task], verbosity=4)
+    assert local.rc == 0 and local.last["changed"] is True and lab_apps.state(app)["maintenance"] is True
+    # Ran in the worker (the api_worker action): no module payload was built or started, no key shown.
+    for run in (checked, local):
+        assert not re.search(r"Using module file \S*/heroku_app\.py", run.stdout)
+        assert lab_token() not in run.stdout
+    invalid = playbooks.run([{"appops.runbooks.heroku_app": {"app": app, "maintenance": "perhaps"}}])
+    assert invalid.rc != 0 and "maintenance" in invalid.last["msg"] and "perhaps" in invalid.last["msg"]
+
+    # On a connection that is not local the module runs itself, with the same result.
+    (tmp_path / "connection_plugins").mkdir()
+    (tmp_path / "connection_plugins" / "local_as_remote.py").write_text(NOT_LOCAL_CONNECTION)
+    off = {"appops.runbooks.heroku_app": {"app": app, "maintenance": False}}
+    remote = playbooks.run([{**off, "vars": {"ansible_connection": "local_as_remote"}}], verbosity=4)
+    assert remote.rc == 0 and remote.last["changed"] is True, remote.stdout[-3000:]
+    assert re.search(r"Using module file \S*/heroku_app\.py", remote.stdout) and lab_token() not in remote.stdout
+    assert lab_apps.state(app)["maintenance"] is False
+    assert {key: remote.last["app"][key] for key in ("name", "maintenance")} == {"name": app, "maintenance": False}
+
+
 def test_config_vars_values_stay_hidden(playbooks, lab_apps):
     app = lab_apps.create("config", config={"OLD_VAR": "old-secret-value", "KEEP": "1"})
     releases_before = len(lab_apps.state(app)["releases"])

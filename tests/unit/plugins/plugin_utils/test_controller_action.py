@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ansible_collections.appops.runbooks.plugins.module_utils._heroku.fleet import ARGUMENT_SPEC
-from ansible_collections.appops.runbooks.plugins.plugin_utils._controller_action import with_environment_fallbacks
+from ansible_collections.appops.runbooks.plugins.module_utils._worker import with_environment_fallbacks
 
 
 def test_the_task_environment_fills_what_the_arguments_leave_out():
