@@ -100,6 +100,8 @@ class WorkerModule:
 
     def _finished(self, result: dict[str, t.Any]) -> dict[str, t.Any]:
         result.setdefault("changed", False)
+        # As AnsibleModule returns it (-vvv shows it); no_log values are masked below.
+        result.setdefault("invocation", {"module_args": self.params})
         if self._warnings:
             result["warnings"] = [*result.get("warnings", []), *self._warnings]
         return remove_values(result, self.no_log_values) if self.no_log_values else result

@@ -38,6 +38,7 @@ def test_arguments_are_validated_and_converted_and_the_task_environment_feeds_th
     assert result["params"]["app"] == "micmap" and result["params"]["replicas"] == 3
     # The key came from the environment and is masked wherever it appears in the result.
     assert result["key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" and "k-123456" not in repr(result)
+    assert result["invocation"]["module_args"]["api_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 def test_the_first_error_is_reported_as_ansible_module_reports_it():
@@ -57,7 +58,8 @@ def test_check_mode_diff_no_log_and_warnings_come_from_the_task():
 
     result = ended(WorkerRun("appops.runbooks.x", {"app": "a"}, {}, check_mode=True, diff=True, no_log=True), body)
     assert result == {"failed": True, "msg": "stopped", "check": True, "diff": True, "no_log": True,
-                      "changed": False, "warnings": ["careful"]}
+                      "changed": False, "warnings": ["careful"],
+                      "invocation": {"module_args": {"app": "a", "api_key": None, "replicas": None, "tier": None}}}
 
 
 def test_a_module_without_check_mode_is_skipped_in_check_mode():
