@@ -6,7 +6,8 @@
 An API module (Heroku, Vercel, Atlas, Supabase) only makes HTTP requests, and its tasks run on
 the controller. On a local connection without become the module's own ``main()`` runs in this
 worker process (module_utils/_worker.py): no AnsiballZ payload is built and no Python is started
-to import it, 0.2-1 s a task. On any other connection, or with become, the module runs as a module.
+to import it, 0.2-1 s a task. On any other connection, with become or with async, the module runs
+as a module.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ COLLECTION = "appops.runbooks"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
+    # An async task runs the module (async_wrapper), as the normal action would.
+    _supports_async = True
 
     @property
     def module_name(self) -> str:
@@ -35,15 +38,22 @@ class ActionModule(ActionBase):
         # With become the module runs as the become user (it may write files: a downloaded dump);
         # without requests the module runs and says what is missing.
         return (getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
-                and not self._play_context.become and HAS_REQUESTS
+                and not self._play_context.become and not self._task.async_val and HAS_REQUESTS
                 and self.module_name.startswith(COLLECTION + "."))
 
     def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
         if not self.runs_in_worker():
-            return result | self._execute_module(module_name=self.module_name, module_args=self._task.args,
-                                                 task_vars=task_vars)
+            return result | self.run_as_module(task_vars)
         return result | self.run_in_worker()
+
+    def run_as_module(self, task_vars: dict[str, t.Any] | None) -> dict[str, t.Any]:
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        result = self._execute_module(module_name=self.module_name, module_args=self._task.args, task_vars=task_vars,
+                                      wrap_async=wrap_async)
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
 
     def run_in_worker(self) -> dict[str, t.Any]:
         environment: dict[str, t.Any] = {}

@@ -136,6 +136,11 @@ def test_an_api_module_runs_in_the_worker_on_a_local_connection_and_as_a_module_
     assert re.search(r"Using module file \S*/heroku_app\.py", remote.stdout) and lab_token() not in remote.stdout
     assert lab_apps.state(app)["maintenance"] is False
     assert {key: remote.last["app"][key] for key in ("name", "maintenance")} == {"name": app, "maintenance": False}
+    # An async task runs the module too (async_wrapper), with the module's result.
+    waited = playbooks.run([{**task, "async": 120, "poll": 1}], verbosity=4)
+    assert waited.rc == 0 and waited.last["changed"] is True, waited.stdout[-3000:]
+    assert re.search(r"Using module file \S*/heroku_app\.py", waited.stdout)
+    assert lab_apps.state(app)["maintenance"] is True
 
 
 def test_config_vars_values_stay_hidden(playbooks, lab_apps):
