@@ -58,12 +58,12 @@ class ActionModule(ActionBase):
     def run_in_worker(self) -> dict[str, t.Any]:
         environment: dict[str, t.Any] = {}
         self._compute_environment_string(environment)
-        # What the module's process would inherit (a proxy, a CA bundle): this worker process runs
-        # this one task and ends with it.
+        # What the module's process would inherit (a proxy, a CA bundle, the options' env fallbacks):
+        # this worker process runs this one task and ends with it.
         os.environ.update({str(key): str(value) for key, value in environment.items()})
         module = importlib.import_module(
             f"ansible_collections.appops.runbooks.plugins.modules.{self.module_name.rpartition('.')[2]}")
-        run = WorkerRun(module_name=self.module_name, args=dict(self._task.args), environment=dict(os.environ),
+        run = WorkerRun(module_name=self.module_name, args=dict(self._task.args),
                         check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
                         no_log=bool(self._play_context.no_log))
         with worker_run(run):

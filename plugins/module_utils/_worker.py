@@ -9,7 +9,7 @@ their tasks run on the controller (connection local). Their action plugin
 :func:`worker_run`; the module's :class:`~._module.ApiModule` then gets a :class:`WorkerModule`
 from :func:`new_module` instead of an ``AnsibleModule``. It does for the module what
 ``AnsibleModule`` would: the arguments validated against the module's spec (its environment
-fallbacks fed by the task's ``environment:``), check mode and diff from the task, no_log values
+fallbacks read from the task's ``environment:``), check mode and diff from the task, no_log values
 masked in the result, and the result handed back by ``exit_json``/``fail_json``. Everywhere else
 (another connection, or no worker run) :func:`new_module` is ``AnsibleModule``.
 """
@@ -50,10 +50,12 @@ def with_environment_fallbacks(args: t.Mapping[str, t.Any], spec: t.Mapping[str,
 
 @dataclasses.dataclass(frozen=True)
 class WorkerRun:
-    """What the task gives the module: its name, arguments, environment, check mode, diff and no_log."""
+    """What the task gives the module: its name, arguments, check mode, diff and no_log.
+
+    The task's ``environment:`` is in the worker's own environment (the action puts it there), where
+    the validator reads the options' env fallbacks as a module's process would."""
     module_name: str
     args: t.Mapping[str, t.Any]
-    environment: t.Mapping[str, str]
     check_mode: bool = False
     diff: bool = False
     no_log: bool = False
@@ -77,7 +79,7 @@ class WorkerModule:
         self.no_log = run.no_log
         self._warnings: list[str] = []
         validator = ArgumentSpecValidator(argument_spec, **{name: rules[name] for name in RULES if rules.get(name)})
-        validation = validator.validate(with_environment_fallbacks(run.args, argument_spec, run.environment))
+        validation = validator.validate(dict(run.args))
         self.no_log_values: set[str] = set(validation._no_log_values)
         self.params: dict[str, t.Any] = validation.validated_parameters
         if validation.error_messages:

@@ -519,10 +519,14 @@ class Lab:
         transfer was queued: a rehearsal (or a test) can hold a transfer in flight with a long
         delay and let it go by lowering the knob."""
         queued = time.monotonic()
-        while time.monotonic() < queued + app.knobs.transfer_delay_ms / 1000.0:
+
+        def left() -> float:
+            return queued + app.knobs.transfer_delay_ms / 1000.0 - time.monotonic()
+
+        while left() > 0:
             if transfer.canceled_at:
                 return False
-            time.sleep(min(0.05, max(0.0, queued + app.knobs.transfer_delay_ms / 1000.0 - time.monotonic())))
+            time.sleep(min(0.05, max(0.0, left())))
         with self.lock:
             if transfer.canceled_at:
                 return False

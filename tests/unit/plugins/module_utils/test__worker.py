@@ -32,8 +32,10 @@ def test_outside_a_worker_run_it_is_ansible_module():
     assert isinstance(module, AnsibleModule) and module.params["app"] == "a"
 
 
-def test_arguments_are_validated_and_converted_and_the_task_environment_feeds_the_fallbacks():
-    result = ended(WorkerRun("appops.runbooks.x", {"name": "micmap", "replicas": "3"}, {"TEST_API_KEY": "k-123456"}))
+def test_arguments_are_validated_and_converted_and_the_task_environment_feeds_the_fallbacks(monkeypatch):
+    # The action puts the task's environment into the worker's before the module runs.
+    monkeypatch.setenv("TEST_API_KEY", "k-123456")
+    result = ended(WorkerRun("appops.runbooks.x", {"name": "micmap", "replicas": "3"}))
     assert result["changed"] is True
     assert result["params"]["app"] == "micmap" and result["params"]["replicas"] == 3
     # The key came from the environment and is masked wherever it appears in the result.
@@ -42,11 +44,11 @@ def test_arguments_are_validated_and_converted_and_the_task_environment_feeds_th
 
 
 def test_the_first_error_is_reported_as_ansible_module_reports_it():
-    missing = ended(WorkerRun("appops.runbooks.x", {"replicas": "many"}, {}))
+    missing = ended(WorkerRun("appops.runbooks.x", {"replicas": "many"}))
     assert missing["failed"] is True and missing["msg"] == "missing required arguments: app"
-    unknown = ended(WorkerRun("appops.runbooks.x", {"app": "a", "bogus": 1}, {}))
+    unknown = ended(WorkerRun("appops.runbooks.x", {"app": "a", "bogus": 1}))
     assert unknown["msg"].startswith("Unsupported parameters for (appops.runbooks.x) module: bogus.")
-    rules = ended(WorkerRun("appops.runbooks.x", {"app": "a", "replicas": 1, "tier": "M10"}, {}),
+    rules = ended(WorkerRun("appops.runbooks.x", {"app": "a", "replicas": 1, "tier": "M10"}),
                   mutually_exclusive=[["replicas", "tier"]])
     assert rules["failed"] is True and "mutually exclusive" in rules["msg"]
 
@@ -56,14 +58,14 @@ def test_check_mode_diff_no_log_and_warnings_come_from_the_task():
         module.warn("careful")
         module.fail_json(msg="stopped", check=module.check_mode, diff=module._diff, no_log=module.no_log)
 
-    result = ended(WorkerRun("appops.runbooks.x", {"app": "a"}, {}, check_mode=True, diff=True, no_log=True), body)
+    result = ended(WorkerRun("appops.runbooks.x", {"app": "a"}, check_mode=True, diff=True, no_log=True), body)
     assert result == {"failed": True, "msg": "stopped", "check": True, "diff": True, "no_log": True,
                       "changed": False, "warnings": ["careful"],
                       "invocation": {"module_args": {"app": "a", "api_key": None, "replicas": None, "tier": None}}}
 
 
 def test_a_module_without_check_mode_is_skipped_in_check_mode():
-    with worker_run(WorkerRun("appops.runbooks.x", {"app": "a"}, {}, check_mode=True)), \
+    with worker_run(WorkerRun("appops.runbooks.x", {"app": "a"}, check_mode=True)), \
             pytest.raises(ModuleExit) as exit_info:
         new_module(SPEC, supports_check_mode=False)
     assert exit_info.value.result["skipped"] is True and exit_info.value.code == 0
